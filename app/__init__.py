@@ -1,0 +1,1 @@
+"""payql's process edge: settings, the Starlette app, auth, HTTP routes and the CLI."""

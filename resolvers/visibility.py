@@ -1,0 +1,104 @@
+"""What an actor may see: customers their own orders, staff their workspaces, admins all.
+
+An order the actor may not see is reported exactly like one that does not exist.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from models.enums import OrderStatus
+from models.order import Order
+from models.payment import Payment, Refund
+from resolvers.actor import Actor
+from resolvers.errors import InvalidInput
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+def visible_orders(actor: Actor) -> QuerySet[Order]:
+    """Orders the actor may see."""
+    if actor.is_admin:
+        return Order.all()
+    condition = Q(customer_id=actor.user_id)
+    if actor.staff_workspace_ids:
+        condition |= Q(workspace_id__in=list(actor.staff_workspace_ids))
+    return Order.filter(condition)
+
+
+async def visible_order(actor: Actor, order_id: UUID) -> Order | None:
+    return await visible_orders(actor).filter(id=order_id).first()
+
+
+async def visible_order_by_number(actor: Actor, number: str) -> Order | None:
+    return await visible_orders(actor).filter(number=number.strip().upper()).first()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    status: OrderStatus | None = None
+    workspace_id: UUID | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: list[Order]
+    has_next_page: bool
+
+
+def encode_cursor(order: Order) -> str:
+    raw = f"{order.created_at.isoformat()}|{order.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        created, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), UUID(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("malformed cursor", field=["after"]) from None
+
+
+async def list_orders(
+    actor: Actor, *, first: int, after: str | None, filter: OrderFilter
+) -> OrderPage:
+    """A page of visible orders, newest first, by keyset on (created_at, id).
+
+    :raises InvalidInput: ``first`` outside 1–100, or a malformed cursor.
+    """
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"first must be between 1 and {MAX_PAGE_SIZE}", field=["first"])
+    query = visible_orders(actor)
+    if filter.status is not None:
+        query = query.filter(status=filter.status)
+    if filter.workspace_id is not None:
+        query = query.filter(workspace_id=filter.workspace_id)
+    if filter.search:
+        term = filter.search.strip()
+        query = query.filter(Q(number__icontains=term) | Q(customer__email__icontains=term))
+    if after is not None:
+        created, ident = _decode_cursor(after)
+        query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=ident))
+    rows = await query.order_by("-created_at", "-id").limit(first + 1)
+    return OrderPage(orders=rows[:first], has_next_page=len(rows) > first)
+
+
+async def visible_payment(actor: Actor, payment_id: UUID) -> Payment | None:
+    payment = await Payment.get_or_none(id=payment_id)
+    if payment is None or await visible_order(actor, payment.order_id) is None:
+        return None
+    return payment
+
+
+async def visible_refund(actor: Actor, refund_id: UUID) -> Refund | None:
+    refund = await Refund.get_or_none(id=refund_id)
+    if refund is None or await visible_order(actor, refund.order_id) is None:
+        return None
+    return refund

@@ -1,0 +1,71 @@
+"""The GraphQL API: per-domain Query/Mutation classes composed into the roots.
+
+Thin by design: field functions convert input, call one use case from ``resolvers/`` and
+convert the result. ``build_schema`` applies the safety limits from settings.
+"""
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.catalog import CatalogMutation, CatalogQuery
+from schema.extensions import MaskUnexpectedErrors
+from schema.orders import OrderMutation, OrderQuery
+from schema.scalars import Long
+
+__all__ = ["Long", "Query", "Mutation", "build_schema", "schema"]
+
+
+@strawberry.type(description="Read the catalog, your orders and their payments.")
+class Query(CatalogQuery, OrderQuery):
+    pass
+
+
+@strawberry.type(description="Create and change orders, payments and the catalog.")
+class Mutation(CatalogMutation, OrderMutation):
+    pass
+
+
+class PayqlSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors are not logged; unexpected ones were logged when masked."""
+
+
+def build_schema(
+    *,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 3000,
+    introspection: bool = True,
+    field_suggestions: bool = True,
+) -> strawberry.Schema:
+    """The schema with its safety extensions (limits, caches, masking)."""
+    extensions: list[type[SchemaExtension] | SchemaExtension] = [
+        ParserCache(maxsize=1024),
+        ValidationCache(maxsize=1024),
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        MaxTokensLimiter(max_token_count=max_tokens),
+        MaskUnexpectedErrors(),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection())
+    config: Any = StrawberryConfig(disable_field_suggestions=not field_suggestions)
+    return PayqlSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
+
+
+schema = build_schema()

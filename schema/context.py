@@ -1,0 +1,50 @@
+"""The per-request (or per-websocket) context handed to every field function."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import strawberry
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from resolvers.actor import Actor, Principal, load_actor
+from schema.dataloaders import Loaders
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    """Who is asking, their loaders and the clock.
+
+    ``principal`` is None for anonymous requests; ``auth_error`` is set when a token was
+    sent but rejected (protected fields then answer UNAUTHENTICATED).
+    """
+
+    request: Request | WebSocket | None
+    principal: Principal | None
+    auth_error: str | None = None
+    request_id: str = "-"
+    clock: Callable[[], datetime] = utc_now
+    loaders: Loaders = field(default_factory=Loaders)
+    _actor: Actor | None = None
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def actor(self) -> Actor:
+        """The authenticated actor with roles loaded (one query, cached per context)."""
+        if self.principal is None:
+            raise PermissionError("not authenticated")  # guarded by IsAuthenticated first
+        if self._actor is None:
+            self._actor = await load_actor(self.principal)
+        return self._actor
+
+    async def optional_actor(self) -> Actor | None:
+        return None if self.principal is None else await self.actor()
+
+
+Info = strawberry.Info[Context, None]

@@ -59,4 +59,6 @@ async def ensure_staff(email: str, workspace: Workspace, role: Role = Role.STAFF
     user, _ = await User.get_or_create(
         id=user_id_for_email(email), defaults={"email": email.strip().lower()}
     )
-    await Membership.get_or_create(user_id=user.id, workspace_id=workspace.id, defaults={"role": role})
+    await Membership.get_or_create(
+        user_id=user.id, workspace_id=workspace.id, defaults={"role": role}
+    )

@@ -28,7 +28,7 @@ class Product(Entity):
     currency = fields.CharField(max_length=3)
     capacity = fields.IntField(null=True)
     held = fields.IntField(default=0)
-    starts_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
+    starts_at: datetime | None = fields.DatetimeField(null=True)
     active = fields.BooleanField(default=True)
 
     class Meta:
@@ -54,8 +54,8 @@ class Voucher(Entity):
     currency = fields.CharField(max_length=3, null=True)
     max_uses = fields.IntField(null=True)
     uses = fields.IntField(default=0)
-    valid_from: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
-    valid_until: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
+    valid_from: datetime | None = fields.DatetimeField(null=True)
+    valid_until: datetime | None = fields.DatetimeField(null=True)
     active = fields.BooleanField(default=True)
 
     class Meta:

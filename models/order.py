@@ -41,13 +41,13 @@ class Order(Entity):
     amount_paid = fields.BigIntField(default=0)
     amount_refunded = fields.BigIntField(default=0)
     status = fields.CharEnumField(OrderStatus, max_length=24, default=OrderStatus.PENDING)
-    hold_expires_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
-    metadata: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    hold_expires_at: datetime | None = fields.DatetimeField(null=True)
+    metadata: dict[str, Any] = fields.JSONField(default=dict)
     success_url = fields.CharField(max_length=2048, null=True)
     failure_url = fields.CharField(max_length=2048, null=True)
-    paid_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
-    cancelled_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
-    expired_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
+    paid_at: datetime | None = fields.DatetimeField(null=True)
+    cancelled_at: datetime | None = fields.DatetimeField(null=True)
+    expired_at: datetime | None = fields.DatetimeField(null=True)
 
     class Meta:
         table = "order"
@@ -55,7 +55,7 @@ class Order(Entity):
 
     @property
     def balance_due(self) -> int:
-        return max(self.total - self.amount_paid, 0)
+        return max(int(self.total) - int(self.amount_paid), 0)
 
 
 class OrderItem(Entity):

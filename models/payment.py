@@ -32,7 +32,7 @@ class Payment(Entity):
     refund_reserved = fields.BigIntField(default=0)
     gateway_fee = fields.BigIntField(null=True)
     reference = fields.CharField(max_length=255, null=True, db_index=True)
-    next_action: dict[str, Any] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+    next_action: dict[str, Any] | None = fields.JSONField(null=True)
     failure_code = fields.CharField(max_length=64, null=True)
     failure_message = fields.TextField(null=True)
     attempt = fields.IntField(default=1)
@@ -41,8 +41,8 @@ class Payment(Entity):
     )
     recorded_by_id: UUID | None
     note = fields.TextField(null=True)
-    gateway_response: dict[str, Any] | None = fields.JSONField(null=True)  # type: ignore[assignment]
-    succeeded_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
+    gateway_response: dict[str, Any] | None = fields.JSONField(null=True)
+    succeeded_at: datetime | None = fields.DatetimeField(null=True)
 
     class Meta:
         table = "payment"

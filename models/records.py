@@ -35,7 +35,7 @@ class PaymentEvent(Model):
     from_status = fields.CharField(max_length=32, null=True)
     to_status = fields.CharField(max_length=32, null=True)
     actor = fields.CharField(max_length=320)
-    data: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    data: dict[str, Any] = fields.JSONField(default=dict)
 
     class Meta:
         table = "payment_event"
@@ -52,7 +52,7 @@ class WebhookEvent(Entity):
     raw_body = fields.TextField()
     verified = fields.BooleanField(default=False)
     processed = fields.BooleanField(default=False)
-    processed_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
+    processed_at: datetime | None = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
     error = fields.TextField(null=True)
 
@@ -73,8 +73,8 @@ class IdempotencyKey(Entity):
     key = fields.CharField(max_length=255)
     fingerprint = fields.CharField(max_length=64)
     resource_id = fields.UUIDField(null=True)
-    response: dict[str, Any] | None = fields.JSONField(null=True)  # type: ignore[assignment]
-    expires_at: datetime = fields.DatetimeField()  # type: ignore[assignment]
+    response: dict[str, Any] | None = fields.JSONField(null=True)
+    expires_at: datetime = fields.DatetimeField()
 
     class Meta:
         table = "idempotency_key"
@@ -88,8 +88,8 @@ class OutboxEvent(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     topic = fields.CharField(max_length=128)
     type = fields.CharField(max_length=64)
-    payload: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
-    dispatched_at: datetime | None = fields.DatetimeField(null=True)  # type: ignore[assignment]
+    payload: dict[str, Any] = fields.JSONField(default=dict)
+    dispatched_at: datetime | None = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
 
     class Meta:

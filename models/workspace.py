@@ -25,7 +25,7 @@ class Workspace(Entity):
     slug = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=200)
     default_currency = fields.CharField(max_length=3, default="USD")
-    enabled_gateways: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    enabled_gateways: list[str] = fields.JSONField(default=list)
     fee_bps = fields.IntField(default=0)
     tax_bps = fields.IntField(default=0)
     hold_minutes = fields.IntField(default=DEFAULT_HOLD_MINUTES)

@@ -58,7 +58,7 @@ class OrderRequest:
     workspace_id: str
     items: Sequence[ItemRequest]
     voucher_code: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: object = field(default_factory=dict)
     success_url: str | None = None
     failure_url: str | None = None
 
@@ -312,6 +312,8 @@ def _discount_of(voucher: Voucher | None) -> Discount | None:
 
 
 def _check_extras(request: OrderRequest) -> None:
+    if not isinstance(request.metadata, dict):
+        raise InvalidInput("metadata must be a JSON object", field=["input", "metadata"])
     if len(json.dumps(request.metadata, default=str)) > MAX_METADATA_BYTES:
         raise InvalidInput(
             f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON",

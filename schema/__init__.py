@@ -14,7 +14,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -23,9 +22,9 @@ from strawberry.types import ExecutionContext
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.extensions import MaskUnexpectedErrors
 from schema.orders import OrderMutation, OrderQuery
-from schema.scalars import Long
+from schema.scalars import SCALAR_MAP, Long
 
-__all__ = ["Long", "Query", "Mutation", "build_schema", "schema"]
+__all__ = ["Long", "Mutation", "Query", "build_schema", "schema"]
 
 
 @strawberry.type(description="Read the catalog, your orders and their payments.")
@@ -54,7 +53,7 @@ def build_schema(
     field_suggestions: bool = True,
 ) -> strawberry.Schema:
     """The schema with its safety extensions (limits, caches, masking)."""
-    extensions: list[type[SchemaExtension] | SchemaExtension] = [
+    extensions: list[Any] = [
         ParserCache(maxsize=1024),
         ValidationCache(maxsize=1024),
         QueryDepthLimiter(max_depth=max_depth),
@@ -64,7 +63,10 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection())
-    config: Any = StrawberryConfig(disable_field_suggestions=not field_suggestions)
+    config = StrawberryConfig(
+        disable_field_suggestions=not field_suggestions,
+        scalar_map=SCALAR_MAP,  # type: ignore[arg-type]
+    )
     return PayqlSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
 
 

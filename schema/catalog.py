@@ -7,6 +7,7 @@ from graphql import GraphQLError
 
 import models
 from resolvers import catalog as catalog_cases
+from resolvers.errors import InvalidInput
 from resolvers.ids import try_parse_id
 from schema.context import Info
 from schema.errors import UserError, attempt
@@ -81,9 +82,7 @@ def _changes(input: UpdateProductInput) -> dict[str, Any]:
     changes = {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
     for required in ("name", "price", "active", "description"):
         if required in changes and changes[required] is None:
-            raise catalog_cases.InvalidInput(
-                f"{required} cannot be null", field=["input", required]
-            )
+            raise InvalidInput(f"{required} cannot be null", field=["input", required])
     return changes
 
 

@@ -5,16 +5,11 @@ from typing import TypeVar
 
 import strawberry
 
-from resolvers.errors import ErrorCode as DomainErrorCode
-from resolvers.errors import UserFacingError
+from resolvers.errors import ErrorCode, UserFacingError
 
 T = TypeVar("T")
 
-ErrorCode = strawberry.enum(
-    DomainErrorCode,
-    name="ErrorCode",
-    description="Why a mutation could not do what was asked.",
-)
+strawberry.enum(ErrorCode, description="Why a mutation could not do what was asked.")
 
 
 @strawberry.type(description="An expected failure the client can act on.")

@@ -5,8 +5,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from schema.enums import OrderStatus
 from schema.scalars import Long
-from schema.types import OrderStatus
 
 
 @strawberry.input(description="One line of a new order. The price comes from the catalog.")
@@ -55,7 +55,7 @@ class OrderFilterInput:
 class CreateProductInput:
     workspace_id: strawberry.ID = strawberry.field(description="Workspace to add it to.")
     name: str = strawberry.field(description="Display name.")
-    price: Long = strawberry.field(description="Unit price in minor units.")  # type: ignore[valid-type]
+    price: Long = strawberry.field(description="Unit price in minor units.")
     currency: str | None = strawberry.field(
         default=None, description="ISO 4217 code; default: the workspace's currency."
     )
@@ -69,7 +69,7 @@ class CreateProductInput:
 class UpdateProductInput:
     product_id: strawberry.ID = strawberry.field(description="Product to change.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
-    price: Long | None = strawberry.field(  # type: ignore[valid-type]
+    price: Long | None = strawberry.field(
         default=strawberry.UNSET, description="Unit price in minor units (future orders only)."
     )
     capacity: int | None = strawberry.field(
@@ -89,7 +89,7 @@ class CreateVoucherInput:
     workspace_id: strawberry.ID = strawberry.field(description="Workspace it belongs to.")
     code: str = strawberry.field(description="Code buyers type (stored upper case).")
     percent_off: int | None = strawberry.field(default=None, description="1–100 % off.")
-    amount_off: Long | None = strawberry.field(  # type: ignore[valid-type]
+    amount_off: Long | None = strawberry.field(
         default=None, description="Fixed amount off, in minor units."
     )
     currency: str | None = strawberry.field(

@@ -1,4 +1,8 @@
-"""Custom scalars: ``Long``, a 64-bit integer (GraphQL's ``Int`` is only 32-bit)."""
+"""Custom scalars: ``Long``, a 64-bit integer (GraphQL's ``Int`` is only 32-bit).
+
+``Long`` is a NewType of int for type checkers; ``SCALAR_MAP`` tells Strawberry how to
+serialize and parse it (``StrawberryConfig(scalar_map=...)``).
+"""
 
 import re
 from typing import NewType
@@ -24,8 +28,9 @@ def parse_long(value: object) -> int:
     return number
 
 
-Long = strawberry.scalar(
-    NewType("Long", int),
+Long = NewType("Long", int)
+
+LONG_SCALAR = strawberry.scalar(
     name="Long",
     description=(
         "A 64-bit signed integer, serialized as a JSON number. Money amounts are Longs in the "
@@ -35,3 +40,5 @@ Long = strawberry.scalar(
     serialize=int,
     parse_value=parse_long,
 )
+
+SCALAR_MAP = {Long: LONG_SCALAR}

@@ -1,30 +1,24 @@
 """GraphQL object types: thin views over model rows. Relations go through DataLoaders."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 import models
 from models import money
-from models.enums import DisputeStatus as DisputeStatusEnum
-from models.enums import GatewayName as GatewayNameEnum
-from models.enums import OrderStatus as OrderStatusEnum
-from models.enums import PaymentStatus as PaymentStatusEnum
-from models.enums import RefundReason as RefundReasonEnum
-from models.enums import RefundStatus as RefundStatusEnum
-from models.enums import Role as RoleEnum
 from schema.context import Info
+from schema.enums import (
+    DisputeStatus,
+    GatewayName,
+    OrderStatus,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+    Role,
+)
 from schema.scalars import Long
-
-OrderStatus = strawberry.enum(OrderStatusEnum, description="Where an order is in its life.")
-PaymentStatus = strawberry.enum(PaymentStatusEnum, description="Where a payment attempt is.")
-RefundStatus = strawberry.enum(RefundStatusEnum, description="Where a refund is.")
-DisputeStatus = strawberry.enum(DisputeStatusEnum, description="Where a chargeback is.")
-GatewayName = strawberry.enum(GatewayNameEnum, description="A way to take payment.")
-RefundReason = strawberry.enum(RefundReasonEnum, description="Why money is returned.")
-Role = strawberry.enum(RoleEnum, description="A member's role in a workspace.")
 
 
 def _id(value: object) -> strawberry.ID:
@@ -33,7 +27,7 @@ def _id(value: object) -> strawberry.ID:
 
 @strawberry.type(description="An amount of money in one currency.")
 class Money:
-    amount: Long = strawberry.field(  # type: ignore[valid-type]
+    amount: Long = strawberry.field(
         description="Integer amount in the currency's minor unit (1250 USD = $12.50)."
     )
     currency: str = strawberry.field(description="ISO 4217 currency code.")
@@ -48,7 +42,7 @@ class Money:
 
 
 def _money(amount: int, currency: str) -> Money:
-    return Money(amount=amount, currency=currency)  # type: ignore[arg-type]
+    return Money(amount=Long(amount), currency=currency)
 
 
 @strawberry.type(description="A person, identified by the email in their token.")
@@ -430,7 +424,7 @@ class Order:
 
     @strawberry.field(description="What the caller stored with the order, returned as given.")
     def metadata(self) -> JSON:
-        return self.row.metadata
+        return cast(JSON, self.row.metadata)
 
     @strawberry.field(description="Seats are held until then; a PENDING order then expires.")
     def hold_expires_at(self) -> datetime | None:

@@ -53,16 +53,18 @@ def build_schema(
     field_suggestions: bool = True,
 ) -> strawberry.Schema:
     """The schema with its safety extensions (limits, caches, masking)."""
+    # Factories, not instances: Strawberry builds fresh extensions for every operation
+    # (the parser and validation caches are module-level, so they still persist).
     extensions: list[Any] = [
-        ParserCache(maxsize=1024),
-        ValidationCache(maxsize=1024),
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
-        MaskUnexpectedErrors(),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        MaskUnexpectedErrors,
     ]
     if not introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     config = StrawberryConfig(
         disable_field_suggestions=not field_suggestions,
         scalar_map=SCALAR_MAP,  # type: ignore[arg-type]

@@ -1,0 +1,122 @@
+"""Test harness: one database per session (SQLite by default, PostgreSQL on request).
+
+- ``PAYQL_TEST_DATABASE_URL`` selects the database; a ``{}`` in it becomes a fresh database
+  name (e.g. ``postgres://postgres@127.0.0.1:5432/payql_test_{}``). Unset: a SQLite file.
+- ``PAYQL_TEST_POSTGRES_URL`` is the server used by PostgreSQL-only tests when the session
+  runs on SQLite (default ``postgres://postgres@127.0.0.1:5432/``); unreachable: they skip.
+- ``PAYQL_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns those skips into failures.
+"""
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tortoise import Tortoise
+from tortoise.contrib.test import truncate_all_models
+
+from app.db import dialect_of, tortoise_config
+from app.main import create_app
+from app.settings import Settings
+from tests.helpers import GraphQLClient
+
+SECRET = "test-secret-" + "x" * 40
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("PAYQL_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    return url.replace("{}", f"payql_test_{secrets.token_hex(4)}")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def dialect(database_url: str) -> str:
+    return dialect_of(database_url)
+
+
+@pytest.fixture(scope="session")
+async def orm(database_url: str) -> AsyncIterator[str]:
+    """The schema, created once per session from the models; visible to every task."""
+    await Tortoise.init(
+        config=tortoise_config(database_url), _create_db=True, _enable_global_fallback=True
+    )
+    await Tortoise.generate_schemas(safe=False)
+    try:
+        yield database_url
+    finally:
+        if dialect_of(database_url) == "postgres":
+            await Tortoise._drop_databases()
+        else:
+            await Tortoise.close_connections()
+
+
+@pytest.fixture
+async def db(orm: str) -> AsyncIterator[str]:
+    """An empty database for each test."""
+    await truncate_all_models()
+    yield orm
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(PAYQL_JWT_SECRET=SECRET, PAYQL_ENV="development")
+
+
+@pytest.fixture
+async def api(db: str, settings: Settings) -> AsyncIterator[GraphQLClient]:
+    """The real ASGI app over httpx, sharing the test's database."""
+    app = create_app(settings, manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://payql.test") as http:
+        yield GraphQLClient(http, settings)
+
+
+@pytest.fixture
+def require_postgres_url() -> Iterator[str]:
+    """A PostgreSQL server URL for tests that need one, else skip (or fail in CI)."""
+    url = os.environ.get("PAYQL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/")
+    if not _reachable(url):
+        reason = f"PostgreSQL not reachable at {url} (set PAYQL_TEST_POSTGRES_URL)"
+        if os.environ.get("PAYQL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield url
+
+
+def _reachable(url: str) -> bool:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("PAYQL_TEST_DATABASE_URL") or "sqlite (temporary file)"
+    return f"payql test database: {url}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    url = os.environ.get("PAYQL_TEST_DATABASE_URL", "")
+    if (
+        os.environ.get("PAYQL_REQUIRE_POSTGRES") == "1"
+        and dialect_of(url or "sqlite:") != "postgres"
+    ):
+        raise pytest.UsageError(
+            "PAYQL_REQUIRE_POSTGRES=1 but PAYQL_TEST_DATABASE_URL is not PostgreSQL"
+        )
+
+
+ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,8 @@
 The key row is inserted in the same transaction as the work it guards. Two concurrent
 requests with one key collide on the (user, operation, key) unique index: the loser's
 transaction rolls back whole (including any capacity it held) and it replays the winner's
-result once that commits. Keys live at least 24 hours; an expired key is forgotten.
+result once that commits. Keys are kept 25 hours (24 h promised, plus margin); an
+expired key is forgotten.
 """
 
 import hashlib
@@ -16,7 +17,7 @@ from uuid import UUID
 from models.records import IdempotencyKey
 from resolvers.errors import IdempotencyKeyReused, InvalidInput
 
-KEY_TTL = timedelta(hours=24)
+KEY_TTL = timedelta(hours=25)  # promised: at least 24 h after the request
 MAX_KEY_LENGTH = 255
 
 

@@ -95,7 +95,8 @@ def cmd_makemigrations(args: argparse.Namespace, settings: Settings) -> int:
     from app.migration_tools import make_migrations
 
     # aerich keeps dialect state on classes: one dialect per process (see `make migrations`).
-    written = asyncio.run(make_migrations(args.dialect, args.name, args.postgres_url))
+    location = Path(args.location) if args.location else None
+    written = asyncio.run(make_migrations(args.dialect, args.name, args.postgres_url, location))
     print(f"{args.dialect}: {written or 'no changes'}")
     return 0
 
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--name", default="update")
     make.add_argument("--dialect", choices=["sqlite", "postgres"], required=True)
     make.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/")
+    make.add_argument("--location", help="chain folder (default: migrations/<dialect>)")
     make.set_defaults(run=cmd_makemigrations)
     return parser
 

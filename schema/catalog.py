@@ -77,7 +77,11 @@ class CatalogQuery:
         return [] if row is None else await Workspace(row=row).products(info)
 
 
-def _changes(input: UpdateProductInput) -> dict[str, Any]:
+def _changes(
+    input: Annotated[
+        UpdateProductInput, strawberry.argument(description="What to do; see the input type.")
+    ],
+) -> dict[str, Any]:
     names = ("name", "price", "capacity", "starts_at", "active", "description")
     changes = {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
     for required in ("name", "price", "active", "description"):
@@ -89,7 +93,13 @@ def _changes(input: UpdateProductInput) -> dict[str, Any]:
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(description="Add a product (staff).", permission_classes=[IsAuthenticated])
-    async def create_product(self, info: Info, input: CreateProductInput) -> ProductPayload:
+    async def create_product(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateProductInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> ProductPayload:
         draft = catalog_cases.ProductDraft(
             name=input.name,
             price=input.price,
@@ -109,7 +119,13 @@ class CatalogMutation:
     @strawberry.mutation(
         description="Change a product (staff).", permission_classes=[IsAuthenticated]
     )
-    async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload:
+    async def update_product(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateProductInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> ProductPayload:
         async def run() -> models.Product:
             return await catalog_cases.update_product(
                 actor=await info.context.actor(),
@@ -123,7 +139,13 @@ class CatalogMutation:
     @strawberry.mutation(
         description="Create a voucher (staff).", permission_classes=[IsAuthenticated]
     )
-    async def create_voucher(self, info: Info, input: CreateVoucherInput) -> VoucherPayload:
+    async def create_voucher(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateVoucherInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> VoucherPayload:
         draft = catalog_cases.VoucherDraft(
             code=input.code,
             percent_off=input.percent_off,

@@ -147,7 +147,13 @@ class OrderMutation:
         description="Price items from the catalog and hold them as a PENDING order.",
         permission_classes=[IsAuthenticated],
     )
-    async def create_order(self, info: Info, input: CreateOrderInput) -> OrderPayload:
+    async def create_order(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateOrderInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> OrderPayload:
         request = order_cases.OrderRequest(
             workspace_id=input.workspace_id,
             items=[order_cases.ItemRequest(i.product_id, i.quantity) for i in input.items],
@@ -170,7 +176,13 @@ class OrderMutation:
         description="Cancel a PENDING order (yours, or your workspace's) and release its seats.",
         permission_classes=[IsAuthenticated],
     )
-    async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
+    async def cancel_order(
+        self,
+        info: Info,
+        input: Annotated[
+            CancelOrderInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> OrderPayload:
         row, errors = await attempt(
             order_cases.cancel_order(
                 order_id=input.order_id, actor=await info.context.actor(), now=info.context.now()

@@ -9,7 +9,7 @@
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -59,10 +59,10 @@ async def orm(database_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def db(orm: str) -> AsyncIterator[str]:
+async def db(orm: str) -> str:
     """An empty database for each test."""
     await truncate_all_models()
-    yield orm
+    return orm
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ async def api(db: str, settings: Settings) -> AsyncIterator[GraphQLClient]:
 
 
 @pytest.fixture
-def require_postgres_url() -> Iterator[str]:
+def require_postgres_url() -> str:
     """A PostgreSQL server URL for tests that need one, else skip (or fail in CI)."""
     url = os.environ.get("PAYQL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/")
     if not _reachable(url):
@@ -88,7 +88,7 @@ def require_postgres_url() -> Iterator[str]:
         if os.environ.get("PAYQL_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    yield url
+    return url
 
 
 def _reachable(url: str) -> bool:

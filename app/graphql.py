@@ -6,46 +6,48 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UnsetType
 
 from app.auth import InvalidToken, principal_from_header
 from app.middleware import request_id_var
 from app.settings import Settings
-from resolvers.actor import Principal
+from gateways.registry import GatewayRegistry
 from schema.context import Context
 
 
 class PayqlGraphQL(GraphQL[Context, None]):
     """GraphQL over HTTP and websockets, with a typed context per request or connection."""
 
-    def __init__(self, *, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, *, settings: Settings, gateways: GatewayRegistry, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+        self.gateways = gateways
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
-        header = request.headers.get("authorization")
-        if isinstance(request, WebSocket):
-            header = header or _connection_init_auth(request)
-        principal: Principal | None = None
-        auth_error: str | None = None
-        try:
-            principal = principal_from_header(self.settings, header)
-        except InvalidToken as exc:
-            auth_error = str(exc)
-        return Context(
+        context = Context(
             request=request,
-            principal=principal,
-            auth_error=auth_error,
+            principal=None,
             request_id=request_id_var.get(),
+            gateways=self.gateways,
         )
+        self._authenticate(context, request.headers.get("authorization"))
+        return context
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Browsers cannot set headers on websockets: the token comes in connection_init's
+        payload as ``{"Authorization": "Bearer …"}``."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if isinstance(header, str):
+            self._authenticate(context, header)
+        return await super().on_ws_connect(context)
 
-def _connection_init_auth(websocket: WebSocket) -> str | None:
-    """``{"Authorization": "Bearer …"}`` from the websocket's connection_init payload."""
-    payload = websocket.scope.get("connection_params") or {}
-    for key in ("Authorization", "authorization"):
-        value = payload.get(key) if isinstance(payload, dict) else None
-        if isinstance(value, str):
-            return value
-    return None
+    def _authenticate(self, context: Context, header: str | None) -> None:
+        try:
+            context.principal = principal_from_header(self.settings, header)
+            context.auth_error = None
+        except InvalidToken as exc:
+            context.principal, context.auth_error = None, str(exc)
+        context._actor = None

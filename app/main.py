@@ -1,7 +1,7 @@
 """The Starlette application factory: routes, middleware and the database lifespan."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,10 +13,16 @@ from tortoise import Tortoise, connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.db import tortoise_config
+from app.gateways import build_registry
 from app.graphql import PayqlGraphQL
+from app.jobs import background_jobs
 from app.logs import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.sandbox_pages import sandbox_page
 from app.settings import Settings
+from app.webhooks import webhook
+from gateways.registry import GatewayRegistry
+from gateways.sandbox import SandboxGateway
 from schema import build_schema
 
 
@@ -35,11 +41,19 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "up"})
 
 
-def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
-    """Build the ASGI app. Tests pass ``manage_database=False`` and own the ORM themselves."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    manage_database: bool = True,
+    gateways: GatewayRegistry | None = None,
+    run_jobs: bool = True,
+) -> Starlette:
+    """Build the ASGI app. Tests pass ``manage_database=False`` and own the ORM themselves,
+    and may pass their own gateway registry."""
     import logging
 
     settings = settings or Settings()
+    gateways = gateways if gateways is not None else build_registry(settings)
     configure_logging()
     schema = build_schema(
         max_depth=settings.max_query_depth,
@@ -50,6 +64,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     graphql = PayqlGraphQL(
         settings=settings,
+        gateways=gateways,
         schema=schema,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
@@ -58,11 +73,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not manage_database or Tortoise.is_inited():
+        async with AsyncExitStack() as stack:
+            if manage_database and not Tortoise.is_inited():
+                config = tortoise_config(settings.database_url)
+                await stack.enter_async_context(RegisterTortoise(app, config=config))
+            if run_jobs:
+                await stack.enter_async_context(
+                    background_jobs(gateways, interval=settings.job_interval_seconds)
+                )
             yield
-            return
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+            sandbox = gateways.get("SANDBOX")
+            if isinstance(sandbox, SandboxGateway):
+                await sandbox.drain()  # deliver what was promised before going away
 
     middleware = [
         Middleware(RequestIdMiddleware),
@@ -81,6 +103,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/webhooks/{gateway}", webhook, methods=["POST"]),
+            Route("/sandbox/{kind:str}/{ticket:str}", sandbox_page, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
@@ -88,5 +112,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.gateways = gateways
     app.state.logger = logging.getLogger("payql.app")
     return app

@@ -1,5 +1,7 @@
 """Settings from environment variables and an optional ``.env`` file (names per DESIGN §7)."""
 
+import hashlib
+import hmac
 from enum import StrEnum
 from functools import cached_property
 from typing import Self
@@ -46,6 +48,10 @@ class Settings(BaseSettings):
     field_suggestions: bool | None = Field(None, alias="PAYQL_FIELD_SUGGESTIONS")
     graphiql: bool | None = Field(None, alias="PAYQL_GRAPHIQL")
 
+    sandbox: bool | None = Field(None, alias="PAYQL_SANDBOX")
+    sandbox_webhook_secret: str | None = Field(None, alias="PAYQL_SANDBOX_WEBHOOK_SECRET")
+    job_interval_seconds: float = Field(2.0, alias="PAYQL_JOB_INTERVAL")
+
     stripe_secret_key: str | None = Field(None, alias="STRIPE_SECRET_KEY")
     stripe_publishable_key: str | None = Field(None, alias="STRIPE_PUBLISHABLE_KEY")
     stripe_webhook_secret: str | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
@@ -77,6 +83,18 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.dev_defaults if self.graphiql is None else self.graphiql
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        """The built-in sandbox gateway: on in development, opt-in in production."""
+        return self.dev_defaults if self.sandbox is None else self.sandbox
+
+    @cached_property
+    def sandbox_secret(self) -> str:
+        """Signs sandbox webhooks and hosted-page tickets (derived from the JWT secret)."""
+        if self.sandbox_webhook_secret:
+            return self.sandbox_webhook_secret
+        return hmac.new(self.signing_secret.encode(), b"payql-sandbox", hashlib.sha256).hexdigest()
 
     @cached_property
     def signing_secret(self) -> str:

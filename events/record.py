@@ -1,46 +1,92 @@
-"""Write a state change's history row and outbox row, in the caller's transaction."""
+"""Write a state change's history row and outbox row in the caller's transaction, and
+publish them once that transaction has committed.
 
+    batch = EventBatch(actor="user:ann@example.com")
+    async with in_transaction():
+        ...change rows...
+        await batch.record(order=order, type="payment.succeeded", ...)
+    await batch.publish()          # after commit: never announce what may roll back
+
+Rows left unpublished (a crash between commit and publish) stay in the outbox with
+``dispatched_at`` NULL for the outbox dispatcher to send.
+"""
+
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from events.broker import current_broker
 from models.order import Order
 from models.records import OutboxEvent, PaymentEvent
 
 
-async def record_event(
-    *,
-    order: Order,
-    type: str,
-    actor: str,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    payment_id: UUID | None = None,
-    refund_id: UUID | None = None,
-    data: dict[str, Any] | None = None,
-) -> PaymentEvent:
-    """Append a PaymentEvent and its OutboxEvent. Call inside the changing transaction."""
-    event = await PaymentEvent.create(
-        workspace_id=order.workspace_id,
-        order_id=order.id,
-        payment_id=payment_id,
-        refund_id=refund_id,
-        type=type,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        data=data or {},
+class EventBatch:
+    """The events of one unit of work."""
+
+    def __init__(self, *, actor: str) -> None:
+        self.actor = actor
+        self._outbox: list[OutboxEvent] = []
+
+    async def record(
+        self,
+        *,
+        order: Order,
+        type: str,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        payment_id: UUID | None = None,
+        refund_id: UUID | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> PaymentEvent:
+        """Append a PaymentEvent and its OutboxEvent. Call inside the changing transaction."""
+        event = await PaymentEvent.create(
+            workspace_id=order.workspace_id,
+            order_id=order.id,
+            payment_id=payment_id,
+            refund_id=refund_id,
+            type=type,
+            from_status=from_status,
+            to_status=to_status,
+            actor=self.actor,
+            data=data or {},
+        )
+        outbox = await OutboxEvent.create(
+            topic=f"workspace:{order.workspace_id}",
+            type=type,
+            payload={
+                "event_id": event.id,
+                "type": type,
+                "workspace_id": str(order.workspace_id),
+                "order_id": str(order.id),
+                "payment_id": str(payment_id) if payment_id else None,
+                "refund_id": str(refund_id) if refund_id else None,
+                "from_status": from_status,
+                "to_status": to_status,
+            },
+        )
+        self._outbox.append(outbox)
+        return event
+
+    async def publish(self) -> None:
+        """Send the batch to the broker (call after commit) and mark it dispatched."""
+        if not self._outbox:
+            return
+        await publish_outbox(self._outbox)
+        self._outbox = []
+
+
+def topics_of(payload: dict[str, Any]) -> list[str]:
+    topics = [f"workspace:{payload['workspace_id']}", f"order:{payload['order_id']}"]
+    if payload.get("payment_id"):
+        topics.append(f"payment:{payload['payment_id']}")
+    return topics
+
+
+async def publish_outbox(rows: list[OutboxEvent]) -> None:
+    broker = current_broker()
+    for row in rows:
+        for topic in topics_of(row.payload):
+            await broker.publish(topic, row.payload)
+    await OutboxEvent.filter(id__in=[row.id for row in rows], dispatched_at=None).update(
+        dispatched_at=datetime.now(UTC)
     )
-    await OutboxEvent.create(
-        topic=f"workspace:{order.workspace_id}",
-        type=type,
-        payload={
-            "event_id": event.id,
-            "workspace_id": str(order.workspace_id),
-            "order_id": str(order.id),
-            "payment_id": str(payment_id) if payment_id else None,
-            "refund_id": str(refund_id) if refund_id else None,
-            "from_status": from_status,
-            "to_status": to_status,
-        },
-    )
-    return event

@@ -55,7 +55,10 @@ class Order(Entity):
 
     @property
     def balance_due(self) -> int:
-        return max(int(self.total) - int(self.amount_paid), 0)
+        """What is still to be paid: the total less what the order keeps (paid − refunded)."""
+        if self.status is not OrderStatus.PENDING:
+            return 0
+        return max(int(self.total) - int(self.amount_paid) + int(self.amount_refunded), 0)
 
 
 class OrderItem(Entity):

@@ -32,6 +32,8 @@ class Payment(Entity):
     refund_reserved = fields.BigIntField(default=0)
     gateway_fee = fields.BigIntField(null=True)
     reference = fields.CharField(max_length=255, null=True, db_index=True)
+    # Returned to the order's owner only (Stripe.js needs it); never logged.
+    client_secret = fields.CharField(max_length=255, null=True)
     next_action: dict[str, Any] | None = fields.JSONField(null=True)
     failure_code = fields.CharField(max_length=64, null=True)
     failure_message = fields.TextField(null=True)

@@ -4,8 +4,8 @@ Order::
 
     PENDING ──► PAID ──► PARTIALLY_REFUNDED ──► REFUNDED
        │          └──────────────────────────────►┘
-       ├──► CANCELLED
-       └──► EXPIRED
+       ├──► CANCELLED ──► PAID   (a late payment succeeded and the seats could be held again)
+       └──► EXPIRED ────► PAID   (same)
 
 Payment::
 
@@ -33,8 +33,8 @@ ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PAID: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
     OrderStatus.PARTIALLY_REFUNDED: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.REFUNDED: frozenset(),
-    OrderStatus.CANCELLED: frozenset(),
-    OrderStatus.EXPIRED: frozenset(),
+    OrderStatus.CANCELLED: frozenset({OrderStatus.PAID}),
+    OrderStatus.EXPIRED: frozenset({OrderStatus.PAID}),
 }
 
 PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {

@@ -13,6 +13,9 @@ else that escapes a use case is a bug: masked for the client, logged in full.
     ├── CurrencyMismatch      CURRENCY_MISMATCH
     ├── VoucherInvalid        VOUCHER_INVALID, VOUCHER_EXPIRED, VOUCHER_USED_UP
     ├── OrderNotCancellable   ORDER_NOT_CANCELLABLE
+    ├── OrderNotPayable       ORDER_NOT_PAYABLE
+    ├── GatewayNotEnabled     GATEWAY_NOT_ENABLED
+    ├── PaymentMethodInvalid  PAYMENT_METHOD_INVALID
     ├── CapacityBelowHeld     CAPACITY_BELOW_HELD
     ├── AlreadyExists         ALREADY_EXISTS
     └── IdempotencyKeyReused  IDEMPOTENCY_KEY_REUSED
@@ -36,9 +39,17 @@ class ErrorCode(StrEnum):
     VOUCHER_EXPIRED = "VOUCHER_EXPIRED"
     VOUCHER_USED_UP = "VOUCHER_USED_UP"
     ORDER_NOT_CANCELLABLE = "ORDER_NOT_CANCELLABLE"
+    ORDER_NOT_PAYABLE = "ORDER_NOT_PAYABLE"
+    GATEWAY_NOT_ENABLED = "GATEWAY_NOT_ENABLED"
+    PAYMENT_METHOD_INVALID = "PAYMENT_METHOD_INVALID"
     CAPACITY_BELOW_HELD = "CAPACITY_BELOW_HELD"
     ALREADY_EXISTS = "ALREADY_EXISTS"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    REFUND_EXCEEDS_BALANCE = "REFUND_EXCEEDS_BALANCE"
+    PAYMENT_NOT_REFUNDABLE = "PAYMENT_NOT_REFUNDABLE"
+    REFUND_NOT_ALLOWED = "REFUND_NOT_ALLOWED"
+    DISPUTE_OPEN = "DISPUTE_OPEN"
+    OVERPAYMENT = "OVERPAYMENT"
 
 
 class UserFacingError(Exception):
@@ -88,6 +99,18 @@ class OrderNotCancellable(UserFacingError):
     code = ErrorCode.ORDER_NOT_CANCELLABLE
 
 
+class OrderNotPayable(UserFacingError):
+    code = ErrorCode.ORDER_NOT_PAYABLE
+
+
+class GatewayNotEnabled(UserFacingError):
+    code = ErrorCode.GATEWAY_NOT_ENABLED
+
+
+class PaymentMethodInvalid(UserFacingError):
+    code = ErrorCode.PAYMENT_METHOD_INVALID
+
+
 class CapacityBelowHeld(UserFacingError):
     code = ErrorCode.CAPACITY_BELOW_HELD
 
@@ -98,3 +121,23 @@ class AlreadyExists(UserFacingError):
 
 class IdempotencyKeyReused(UserFacingError):
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class RefundExceedsBalance(UserFacingError):
+    code = ErrorCode.REFUND_EXCEEDS_BALANCE
+
+
+class PaymentNotRefundable(UserFacingError):
+    code = ErrorCode.PAYMENT_NOT_REFUNDABLE
+
+
+class RefundNotAllowed(UserFacingError):
+    code = ErrorCode.REFUND_NOT_ALLOWED
+
+
+class DisputeOpen(UserFacingError):
+    code = ErrorCode.DISPUTE_OPEN
+
+
+class Overpayment(UserFacingError):
+    code = ErrorCode.OVERPAYMENT

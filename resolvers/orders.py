@@ -18,10 +18,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from events.record import record_event
+from events.record import EventBatch
 from models.catalog import Product, Voucher
-from models.enums import OrderStatus, VoucherKind
+from models.enums import GatewayName, OrderStatus, PaymentStatus, VoucherKind
 from models.order import Order, OrderItem
+from models.payment import Payment
 from models.workspace import Workspace
 from resolvers import idempotency
 from resolvers.actor import Actor
@@ -120,7 +121,9 @@ async def create_order(
         fee_bps=workspace.fee_bps,
     )
     await ensure_user(actor.principal)
+    comp = priced.total == 0  # a free product or a 100 % voucher: paid at once, no gateway
     order_id = uuid4()
+    events = EventBatch(actor=actor.label())
     try:
         async with in_transaction():
             if scope is not None:
@@ -140,8 +143,9 @@ async def create_order(
                 tax=priced.tax,
                 fee=priced.fee,
                 total=priced.total,
-                status=OrderStatus.PENDING,
-                hold_expires_at=now + timedelta(minutes=workspace.hold_minutes),
+                status=OrderStatus.PAID if comp else OrderStatus.PENDING,
+                hold_expires_at=None if comp else now + timedelta(minutes=workspace.hold_minutes),
+                paid_at=now if comp else None,
                 metadata=request.metadata,
                 success_url=request.success_url,
                 failure_url=request.failure_url,
@@ -160,13 +164,14 @@ async def create_order(
                     for line in lines
                 ]
             )
-            await record_event(
+            await events.record(
                 order=order,
                 type="order.created",
-                actor=actor.label(),
                 to_status=OrderStatus.PENDING,
                 data={"total": priced.total, "currency": currency},
             )
+            if comp:
+                await _complimentary(order, events)
     except IntegrityError:
         if scope is None:
             raise
@@ -175,7 +180,36 @@ async def create_order(
         if replayed is None:
             raise
         return await Order.get(id=replayed)
+    await events.publish()
     return order
+
+
+async def _complimentary(order: Order, events: EventBatch) -> None:
+    """The COMP payment of a zero-total order, inside its creating transaction."""
+    payment = await Payment.create(
+        order_id=order.id,
+        workspace_id=order.workspace_id,
+        gateway=GatewayName.COMP,
+        status=PaymentStatus.SUCCEEDED,
+        amount=0,
+        currency=order.currency,
+        attempt=1,
+        succeeded_at=order.paid_at,
+    )
+    await events.record(
+        order=order,
+        type="payment.succeeded",
+        to_status=PaymentStatus.SUCCEEDED,
+        payment_id=payment.id,
+        data={"gateway": "COMP", "amount": 0},
+    )
+    await events.record(
+        order=order,
+        type="order.paid",
+        from_status=OrderStatus.PENDING,
+        to_status=OrderStatus.PAID,
+        payment_id=payment.id,
+    )
 
 
 async def cancel_order(*, order_id: str, actor: Actor, now: datetime) -> Order:
@@ -188,6 +222,7 @@ async def cancel_order(*, order_id: str, actor: Actor, now: datetime) -> Order:
     order = await visible_order(actor, parse_id(order_id, field=["input", "orderId"]))
     if order is None:
         raise NotFound("order not found", field=["input", "orderId"])
+    events = EventBatch(actor=actor.label())
     async with in_transaction():
         changed = await Order.filter(id=order.id, status=OrderStatus.PENDING).update(
             status=OrderStatus.CANCELLED, cancelled_at=now, updated_at=now
@@ -198,13 +233,13 @@ async def cancel_order(*, order_id: str, actor: Actor, now: datetime) -> Order:
                 field=["input", "orderId"],
             )
         await release_holds(order)
-        await record_event(
+        await events.record(
             order=order,
             type="order.cancelled",
-            actor=actor.label(),
             from_status=OrderStatus.PENDING,
             to_status=OrderStatus.CANCELLED,
         )
+    await events.publish()
     await order.refresh_from_db()
     return order
 
@@ -320,11 +355,11 @@ def _check_extras(request: OrderRequest) -> None:
             field=["input", "metadata"],
         )
     for name, url in (("successUrl", request.success_url), ("failureUrl", request.failure_url)):
-        if url is not None and not _is_web_url(url):
+        if url is not None and not is_web_url(url):
             raise InvalidInput("must be an absolute http(s) URL", field=["input", name])
 
 
-def _is_web_url(url: str) -> bool:
+def is_web_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and len(url) <= 2048
 

@@ -22,18 +22,20 @@ from strawberry.types import ExecutionContext
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.extensions import MaskUnexpectedErrors
 from schema.orders import OrderMutation, OrderQuery
+from schema.payments import PaymentMutation, PaymentQuery
 from schema.scalars import SCALAR_MAP, Long
+from schema.subscriptions import Subscription
 
 __all__ = ["Long", "Mutation", "Query", "build_schema", "schema"]
 
 
 @strawberry.type(description="Read the catalog, your orders and their payments.")
-class Query(CatalogQuery, OrderQuery):
+class Query(CatalogQuery, OrderQuery, PaymentQuery):
     pass
 
 
 @strawberry.type(description="Create and change orders, payments and the catalog.")
-class Mutation(CatalogMutation, OrderMutation):
+class Mutation(CatalogMutation, OrderMutation, PaymentMutation):
     pass
 
 
@@ -69,7 +71,13 @@ def build_schema(
         disable_field_suggestions=not field_suggestions,
         scalar_map=SCALAR_MAP,  # type: ignore[arg-type]
     )
-    return PayqlSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
+    return PayqlSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=config,
+    )
 
 
 schema = build_schema()

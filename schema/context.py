@@ -8,6 +8,7 @@ import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from gateways.registry import GatewayRegistry
 from resolvers.actor import Actor, Principal, load_actor
 from schema.dataloaders import Loaders
 
@@ -29,8 +30,16 @@ class Context:
     auth_error: str | None = None
     request_id: str = "-"
     clock: Callable[[], datetime] = utc_now
+    gateways: GatewayRegistry = field(default_factory=lambda: GatewayRegistry({}))
     loaders: Loaders = field(default_factory=Loaders)
+    connection_params: dict[str, object] | None = None  # websocket connection_init payload
     _actor: Actor | None = None
+
+    def fresh_loaders(self) -> Loaders:
+        """New DataLoaders: a subscription calls this before each update, or it serves
+        rows cached when the connection opened."""
+        self.loaders = Loaders()
+        return self.loaders
 
     def now(self) -> datetime:
         return self.clock()

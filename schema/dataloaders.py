@@ -54,6 +54,9 @@ class Loaders:
     disputes_by_order_id: DataLoader[UUID, list[Dispute]] = field(
         default_factory=lambda: _many_by(Dispute, "order_id", "created_at")
     )
+    disputes_by_payment_id: DataLoader[UUID, list[Dispute]] = field(
+        default_factory=lambda: _many_by(Dispute, "payment_id", "created_at")
+    )
     events_by_order_id: DataLoader[UUID, list[PaymentEvent]] = field(
         default_factory=lambda: _many_by(PaymentEvent, "order_id", "id")
     )

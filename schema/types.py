@@ -1,7 +1,7 @@
 """GraphQL object types: thin views over model rows. Relations go through DataLoaders."""
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -249,6 +249,10 @@ class Refund:
     def description(self) -> str:
         return self.row.description
 
+    @strawberry.field(description="Why it failed: the gateway's code.")
+    def failure_code(self) -> str | None:
+        return self.row.failure_code
+
     @strawberry.field(description="When it was requested.")
     def created_at(self) -> datetime:
         return self.row.created_at
@@ -283,9 +287,22 @@ class Dispute:
         return self.row.created_at
 
 
+@strawberry.type(description="What the buyer must do to continue a payment.")
+class NextAction:
+    type: str = strawberry.field(description="REDIRECT: send the buyer to redirectUrl.")
+    redirect_url: str | None = strawberry.field(description="Gateway page to open.")
+
+    @classmethod
+    def of(cls, stored: dict[str, Any] | None) -> "NextAction | None":
+        if not stored:
+            return None
+        return cls(type=str(stored.get("type")), redirect_url=stored.get("redirectUrl"))
+
+
 @strawberry.type(description="One attempt to collect money for an order through one gateway.")
 class Payment:
     row: strawberry.Private[models.Payment]
+    status_override: strawberry.Private[PaymentStatus | None] = None
 
     @strawberry.field(description="Opaque id.")
     def id(self) -> strawberry.ID:
@@ -301,7 +318,7 @@ class Payment:
 
     @strawberry.field(description="Where it is.")
     def status(self) -> PaymentStatus:
-        return self.row.status
+        return self.status_override or self.row.status
 
     @strawberry.field(description="Amount to collect.")
     def amount(self) -> Money:
@@ -314,6 +331,10 @@ class Payment:
     @strawberry.field(description="The gateway's reference (or the staff's, for manual payments).")
     def reference(self) -> str | None:
         return self.row.reference
+
+    @strawberry.field(description="What the buyer must do next (3-D Secure, hosted checkout).")
+    def next_action(self) -> NextAction | None:
+        return NextAction.of(self.row.next_action)
 
     @strawberry.field(description="Why it failed: a machine-readable code.")
     def failure_code(self) -> str | None:
@@ -331,6 +352,21 @@ class Payment:
     async def refunds(self, info: Info) -> list[Refund]:
         rows = await info.context.loaders.refunds_by_payment_id.load(self.row.id)
         return [Refund(row=row) for row in rows]
+
+    @strawberry.field(description="Chargebacks on this payment.")
+    async def disputes(self, info: Info) -> list[Dispute]:
+        rows = await info.context.loaders.disputes_by_payment_id.load(self.row.id)
+        return [Dispute(row=row) for row in rows]
+
+    @strawberry.field(description="The gateway's own fee for this payment, where it reports one.")
+    def gateway_fee(self) -> Money | None:
+        if self.row.gateway_fee is None:
+            return None
+        return _money(self.row.gateway_fee, self.row.currency)
+
+    @strawberry.field(description="Staff's note on a manual payment.")
+    def note(self) -> str | None:
+        return self.row.note
 
     @strawberry.field(description="When the attempt started.")
     def created_at(self) -> datetime:

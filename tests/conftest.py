@@ -7,20 +7,25 @@
 - ``PAYQL_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns those skips into failures.
 """
 
+import asyncio
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from tortoise import Tortoise
 from tortoise.contrib.test import truncate_all_models
 
 from app.db import dialect_of, tortoise_config
+from app.gateways import build_registry
 from app.main import create_app
 from app.settings import Settings
-from tests.helpers import GraphQLClient
+from gateways.sandbox import HttpWebhookSender, SandboxGateway
+from tests.helpers import GraphQLClient, LiveServer
 
 SECRET = "test-secret-" + "x" * 40
 
@@ -72,11 +77,57 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def api(db: str, settings: Settings) -> AsyncIterator[GraphQLClient]:
-    """The real ASGI app over httpx, sharing the test's database."""
-    app = create_app(settings, manage_database=False)
+    """The real ASGI app over httpx, sharing the test's database. The sandbox gateway posts
+    its signed webhooks to the same app's ``/webhooks/sandbox`` (no background jobs run:
+    tests drive retries themselves)."""
+    sender = HttpWebhookSender("http://payql.test/webhooks/sandbox")
+    registry = build_registry(settings, sandbox_sender=sender)
+    app = create_app(settings, manage_database=False, gateways=registry, run_jobs=False)
     transport = httpx.ASGITransport(app=app)
+    sender.transport = transport
+    sandbox = registry.get("SANDBOX")
+    assert isinstance(sandbox, SandboxGateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://payql.test") as http:
-        yield GraphQLClient(http, settings)
+        yield GraphQLClient(http, settings, app=app, sandbox=sandbox)
+        await sandbox.drain()  # nothing of this test may land in the next one
+
+
+@pytest.fixture
+async def live(db: str) -> AsyncIterator[LiveServer]:
+    """payql served by a real uvicorn on a free loopback port, in the test's event loop, for
+    websocket tests. The sandbox's webhooks travel over real HTTP to that server."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = Settings(
+        PAYQL_JWT_SECRET=SECRET,
+        PAYQL_ENV="development",
+        PAYQL_PUBLIC_URL=base,
+        PAYQL_MAX_SUBSCRIPTIONS=3,
+    )
+    registry = build_registry(settings)
+    app = create_app(settings, manage_database=False, gateways=registry, run_jobs=False)
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio")
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    sandbox = registry.get("SANDBOX")
+    assert isinstance(sandbox, SandboxGateway)
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        try:
+            yield LiveServer(
+                base_url=base, client=GraphQLClient(http, settings, app=app, sandbox=sandbox)
+            )
+        finally:
+            await sandbox.drain()
+            server.should_exit = True
+            await task
+            sock.close()
 
 
 @pytest.fixture

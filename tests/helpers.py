@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from app.auth import issue_token
 from app.settings import Settings
+from gateways.sandbox import SandboxGateway
 from models import Membership, Product, User, Voucher, Workspace
 from models.enums import Role, VoucherKind
 from models.workspace import user_id_for_email
@@ -36,9 +38,28 @@ class Response:
 
 
 class GraphQLClient:
-    def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: Settings,
+        *,
+        app: Starlette | None = None,
+        sandbox: SandboxGateway | None = None,
+    ) -> None:
         self.http = http
         self.settings = settings
+        self._app = app
+        self._sandbox = sandbox
+
+    @property
+    def app(self) -> Starlette:
+        assert self._app is not None
+        return self._app
+
+    @property
+    def sandbox(self) -> SandboxGateway:
+        assert self._sandbox is not None
+        return self._sandbox
 
     def token(self, email: str, *, admin: bool = False) -> str:
         return issue_token(self.settings, email=email, admin=admin)
@@ -126,3 +147,15 @@ def order_input(workspace: Workspace, *lines: tuple[Product, int], **extra: Any)
             **extra,
         }
     }
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn serving payql: ``base_url`` for websockets, ``client`` for HTTP."""
+
+    base_url: str
+    client: GraphQLClient
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/graphql"

@@ -6,8 +6,22 @@ really overlap: the guarantees come from conditional UPDATEs and unique indexes,
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
 
-from models import IdempotencyKey, Order, Product
+import httpx
+import pytest
+
+from app.main import create_app
+from app.settings import Settings
+from gateways.registry import GatewayRegistry
+from models import IdempotencyKey, Order, OrderItem, Payment, PaymentEvent, Product, User
+from models.enums import GatewayName, OrderStatus, PaymentStatus
+from models.workspace import user_id_for_email
+from resolvers.expiry import expire_holds
+from tests.fakes import RecordingGateway
 from tests.helpers import CREATE_ORDER, GraphQLClient, make_product, make_workspace, order_input
 
 
@@ -119,3 +133,188 @@ async def test_an_expired_key_is_forgotten(api: GraphQLClient) -> None:
 
     assert again.data["createOrder"]["order"]["id"] != first.data["createOrder"]["order"]["id"]
     assert await IdempotencyKey.filter(key="old").count() == 1
+
+
+@pytest.fixture
+async def recorded(db: str, settings: Settings) -> AsyncIterator[tuple[GraphQLClient, Any]]:
+    """The app with a recording fake in place of the sandbox gateway."""
+    gateway = RecordingGateway()
+    app = create_app(
+        settings,
+        manage_database=False,
+        gateways=GatewayRegistry({"SANDBOX": gateway}),
+        run_jobs=False,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://payql.test") as http:
+        yield GraphQLClient(http, settings), gateway
+
+
+PAY = """
+mutation Pay($input: InitiatePaymentInput!) {
+  initiatePayment(input: $input) { payment { id status } errors { code } }
+}
+"""
+
+
+async def _pending_order(api: GraphQLClient) -> str:
+    shop = await make_workspace()
+    product = await make_product(shop, capacity=10)
+    created = await api(CREATE_ORDER, order_input(shop, (product, 1)), as_user="alice@example.com")
+    return str(created.data["createOrder"]["order"]["id"])
+
+
+async def test_twenty_identical_initiate_payments_with_one_key_call_the_gateway_once(
+    recorded: tuple[GraphQLClient, Any],
+) -> None:
+    api, gateway = recorded
+    order_id = await _pending_order(api)
+    variables = {"input": {"orderId": order_id, "gateway": "SANDBOX", "idempotencyKey": "pay-42"}}
+
+    results = await asyncio.gather(
+        *(api(PAY, variables, as_user="alice@example.com") for _ in range(20))
+    )
+
+    payloads = [r.data["initiatePayment"] for r in results]
+    assert all(p["errors"] == [] for p in payloads), payloads
+    assert len({p["payment"]["id"] for p in payloads}) == 1
+    assert len(gateway.calls) == 1
+    assert gateway.calls[0].idempotency_key == f"payql-payment-{payloads[0]['payment']['id']}"
+    assert await Payment.all().count() == 1
+    assert await IdempotencyKey.filter(operation="initiatePayment").count() == 1
+
+
+async def test_twenty_initiate_payments_with_different_keys_still_charge_once(
+    recorded: tuple[GraphQLClient, Any],
+) -> None:
+    api, gateway = recorded
+    order_id = await _pending_order(api)
+
+    results = await asyncio.gather(
+        *(
+            api(
+                PAY,
+                {"input": {"orderId": order_id, "gateway": "SANDBOX", "idempotencyKey": f"k{i}"}},
+                as_user="alice@example.com",
+            )
+            for i in range(20)
+        )
+    )
+
+    ids = {r.data["initiatePayment"]["payment"]["id"] for r in results}
+    assert len(ids) == 1  # one payment in flight per order, whoever asks
+    assert len(gateway.calls) == 1
+    assert await Payment.all().count() == 1
+
+
+async def _succeeded_payment(amount: int) -> Payment:
+    """A PAID order with one SUCCEEDED payment of ``amount`` through the recording gateway."""
+    shop = await make_workspace()
+    product = await make_product(shop, price=amount, capacity=10)
+    order = await Order.create(
+        number=f"PQ-{uuid4().hex[:10].upper()}",
+        workspace_id=shop.id,
+        customer_id=(await ensure_user_row("alice@example.com")).id,
+        currency="USD",
+        subtotal=amount,
+        total=amount,
+        amount_paid=amount,
+        status=OrderStatus.PAID,
+    )
+    await OrderItem.create(
+        order_id=order.id,
+        product_id=product.id,
+        product_name=product.name,
+        quantity=1,
+        unit_price=amount,
+        line_total=amount,
+        currency="USD",
+    )
+    return await Payment.create(
+        order_id=order.id,
+        workspace_id=shop.id,
+        gateway=GatewayName.SANDBOX,
+        status=PaymentStatus.SUCCEEDED,
+        amount=amount,
+        currency="USD",
+        reference="rec_paid",
+    )
+
+
+async def ensure_user_row(email: str) -> User:
+    user, _ = await User.get_or_create(id=user_id_for_email(email), defaults={"email": email})
+    return user
+
+
+REFUND = """
+mutation R($input: RequestRefundInput!) {
+  requestRefund(input: $input) { refund { id status } errors { code } }
+}
+"""
+
+
+async def test_fifty_concurrent_refunds_never_exceed_the_payment(
+    recorded: tuple[GraphQLClient, Any],
+) -> None:
+    # given a 1,000 payment
+    api, gateway = recorded
+    payment = await _succeeded_payment(1000)
+    await ensure_user_row("alice@example.com")
+
+    # when 50 refunds of 100 are requested at the same moment
+    results = await asyncio.gather(
+        *(
+            api(
+                REFUND,
+                {"input": {"paymentId": str(payment.id), "amount": 100}},
+                as_user="alice@example.com",
+            )
+            for _ in range(50)
+        )
+    )
+
+    # then exactly 10 succeed, the rest are told why, and the gateway refunded exactly 1,000
+    outcomes = Counter(
+        r.data["requestRefund"]["refund"]["status"]
+        if r.data["requestRefund"]["refund"]
+        else r.data["requestRefund"]["errors"][0]["code"]
+        for r in results
+    )
+    assert outcomes == {"SUCCEEDED": 10, "REFUND_EXCEEDS_BALANCE": 40}
+    assert sum(r.amount for r in gateway.refunds) == 1000
+    assert len({r.idempotency_key for r in gateway.refunds}) == 10
+    after = await Payment.get(id=payment.id)
+    assert (after.amount_refunded, after.refund_reserved) == (1000, 0)
+    order = await Order.get(id=payment.order_id)
+    assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 1000)
+
+
+async def test_concurrent_expiry_runs_expire_each_order_once(
+    recorded: tuple[GraphQLClient, Any],
+) -> None:
+    # given 200 orders whose holds have run out
+    api, _ = recorded
+    shop = await make_workspace()
+    product = await make_product(shop, capacity=1000)
+    for i in range(200):
+        created = await api(
+            CREATE_ORDER, order_input(shop, (product, 1)), as_user=f"b{i}@example.com"
+        )
+        assert created.data["createOrder"]["order"], created.body
+    await Order.all().update(hold_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    registry = api.http._transport.app.state.gateways  # type: ignore[attr-defined]
+
+    # when four workers run the expiry job at the same moment, in batches of 30
+    async def worker() -> int:
+        total = 0
+        while done := await expire_holds(gateways=registry, now=datetime.now(UTC), limit=30):
+            total += done
+        return total
+
+    counts = await asyncio.gather(*(worker() for _ in range(4)))
+
+    # then every order expired exactly once
+    assert sum(counts) == 200
+    assert await Order.filter(status=OrderStatus.EXPIRED).count() == 200
+    assert await PaymentEvent.filter(type="order.expired").count() == 200
+    assert (await Product.get(id=product.id)).held == 0

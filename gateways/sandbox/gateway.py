@@ -1,0 +1,430 @@
+"""The SANDBOX gateway: behaves like a real one, offline, with Stripe's test token names.
+
+================================  ===============================================  =========
+token                             synchronous answer                               webhook
+================================  ===============================================  =========
+``pm_card_visa``                  PROCESSING                                       SUCCEEDED
+``pm_card_chargeDeclined``        PROCESSING                                       FAILED
+                                                                                   (card_declined)
+``pm_card_authenticationRequired``  REQUIRES_ACTION → sandbox 3-D Secure page       on Approve
+                                                                                   / Fail
+``pm_card_processing``            PROCESSING                                       SUCCEEDED
+                                                                                   (2 s later)
+``pm_card_refundFail``            PROCESSING                                       SUCCEEDED;
+                                                                                   refunds
+                                                                                   then FAIL
+``pm_card_createDispute``         PROCESSING                                       SUCCEEDED,
+                                                                                   then a
+                                                                                   dispute
+(no token)                        REQUIRES_ACTION → hosted checkout page            on Pay /
+                                                                                   Decline
+================================  ===============================================  =========
+
+Refunds answer PENDING and settle by a ``refund.succeeded`` (or ``refund.failed``) webhook.
+A payment not yet decided can be cancelled; a decided one cannot (``GatewayNotSupported``).
+Successes report a fee of 2.9 % (half-up, in minor units). ``close_dispute`` settles a
+simulated dispute (``dispute.closed``).
+
+Outcomes reach payql only as signed webhooks (``Payql-Sandbox-Signature``, HMAC-SHA256
+over ``timestamp.body``), through the same route as every real gateway. The hosted pages
+carry a signed *ticket* describing the payment, so any worker can serve them. The sandbox
+remembers payments in process memory to answer ``fetch_payment``; a payment it does not
+know (another worker, a restart) is reported as "outcome unknown", never as failed.
+"""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from gateways.base import (
+    DisputeResult,
+    DisputeState,
+    GatewayBadRequest,
+    GatewayEvent,
+    GatewayNotSupported,
+    GatewayOutcomeUnknown,
+    GatewayState,
+    InvalidWebhook,
+    NextAction,
+    PaymentRequest,
+    PaymentResult,
+    RefundRequest,
+    RefundResult,
+    RefundState,
+)
+from gateways.sandbox.sender import WebhookSender
+from gateways.signing import sign, verify
+
+SIGNATURE_HEADER = "Payql-Sandbox-Signature"
+KNOWN_TOKENS = frozenset(
+    {
+        "pm_card_visa",
+        "pm_card_chargeDeclined",
+        "pm_card_authenticationRequired",
+        "pm_card_processing",
+        "pm_card_refundFail",
+        "pm_card_createDispute",
+    }
+)
+FEE_BPS = 290
+PROCESSING_DELAY = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """What a hosted sandbox page needs to know, signed so it cannot be altered."""
+
+    reference: str
+    payment_id: str
+    order_number: str
+    amount: int
+    currency: str
+    kind: str  # "checkout" or "3ds"
+    return_url: str | None = None
+
+
+class SandboxGateway:
+    """The built-in test gateway. See the module docstring for its behaviour."""
+
+    name = "SANDBOX"
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        public_url: str,
+        sender: WebhookSender,
+        delay: float = 0.05,
+        processing_delay: float = PROCESSING_DELAY,
+    ) -> None:
+        self._secret = secret
+        self.public_url = public_url.rstrip("/")
+        self.sender = sender
+        self.delay = delay
+        self.processing_delay = processing_delay
+        self._payments: dict[str, PaymentResult] = {}  # what fetch_payment answers now
+        self._decided: set[str] = set()  # references whose outcome is already on its way
+        self._methods: dict[str, str | None] = {}
+        self._refunds: dict[str, RefundResult] = {}  # by payql refund id
+        self._payment_ids: dict[str, str] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ Protocol
+    def check_request(self, request: PaymentRequest) -> None:
+        method = request.payment_method_token
+        if method is not None and method not in KNOWN_TOKENS:
+            raise GatewayBadRequest(
+                f"unknown sandbox payment method; use one of {', '.join(sorted(KNOWN_TOKENS))}",
+                code="unknown_payment_method",
+            )
+
+    async def create_payment(self, request: PaymentRequest) -> PaymentResult:
+        """Accept the payment; its outcome follows as a webhook (idempotent per payment)."""
+        self.check_request(request)
+        reference = f"sbx_{request.payment_id}"
+        if reference in self._payments:  # a retry with the same idempotency key
+            return self._payments[reference]
+        method = request.payment_method_token
+        base = PaymentResult(
+            state=GatewayState.PROCESSING,
+            reference=reference,
+            amount=request.amount,
+            currency=request.currency,
+            client_secret=f"{reference}_secret_{secrets.token_urlsafe(12)}",
+        )
+        self._payment_ids[reference] = request.payment_id
+        self._methods[reference] = method
+        if method is None or method == "pm_card_authenticationRequired":
+            kind = "checkout" if method is None else "3ds"
+            ticket = Ticket(
+                reference=reference,
+                payment_id=request.payment_id,
+                order_number=request.order_number,
+                amount=request.amount,
+                currency=request.currency,
+                kind=kind,
+                return_url=request.return_url,
+            )
+            url = f"{self.public_url}/sandbox/{kind}/{self.seal(ticket)}"
+            result = replace(
+                base,
+                state=GatewayState.REQUIRES_ACTION,
+                next_action=NextAction(type="REDIRECT", redirect_url=url),
+            )
+        elif method == "pm_card_chargeDeclined":
+            result = base
+            self._schedule(
+                replace(
+                    base,
+                    state=GatewayState.FAILED,
+                    failure_code="card_declined",
+                    failure_message="Your card was declined.",
+                ),
+                self.delay,
+            )
+        else:
+            result = base
+            delay = self.processing_delay if method == "pm_card_processing" else self.delay
+            success = self._success(base)
+            self._schedule(success, delay)
+            if method == "pm_card_createDispute":
+                self._schedule_dispute(success, DisputeState.OPEN, delay + self.delay)
+        self._payments[reference] = result
+        return result
+
+    async def cancel_payment(self, reference: str) -> PaymentResult:
+        known = self._payments.get(reference)
+        if known is None:
+            raise GatewayOutcomeUnknown("this sandbox process does not know that payment")
+        if reference in self._decided or known.state in (
+            GatewayState.SUCCEEDED,
+            GatewayState.FAILED,
+        ):
+            raise GatewayNotSupported("the payment is already decided", code="already_decided")
+        cancelled = replace(known, state=GatewayState.CANCELLED, next_action=None)
+        self._decided.add(reference)
+        self._payments[reference] = cancelled
+        return cancelled
+
+    async def create_refund(self, request: RefundRequest) -> RefundResult:
+        """Accept the refund (PENDING); the outcome follows as a webhook."""
+        if request.refund_id in self._refunds:  # a retry with the same idempotency key
+            return self._refunds[request.refund_id]
+        payment = self._payments.get(request.payment_reference)
+        if payment is None or payment.state is not GatewayState.SUCCEEDED:
+            raise GatewayBadRequest("no succeeded sandbox payment", code="payment_not_refundable")
+        refunded = sum(
+            r.amount or 0
+            for r in self._refunds.values()
+            if r.state is not RefundState.FAILED and r.reference.startswith(f"{payment.reference}:")
+        )
+        if refunded + request.amount > (payment.amount or 0):
+            raise GatewayBadRequest("refund exceeds the payment", code="amount_too_large")
+        pending = RefundResult(
+            state=RefundState.PENDING,
+            reference=f"{payment.reference}:re_{request.refund_id}",
+            refund_id=request.refund_id,
+            amount=request.amount,
+        )
+        self._refunds[request.refund_id] = pending
+        fails = self._methods.get(payment.reference) == "pm_card_refundFail"
+        outcome = (
+            replace(pending, state=RefundState.FAILED, failure_code="refund_failed")
+            if fails
+            else replace(pending, state=RefundState.SUCCEEDED)
+        )
+        self._later(lambda: self._settle_refund(outcome), self.delay)
+        return pending
+
+    def close_dispute(self, payment_reference: str, *, won: bool) -> None:
+        """Settle the simulated dispute on a payment (sends ``dispute.closed``)."""
+        payment = self._payments[payment_reference]
+        self._schedule_dispute(payment, DisputeState.WON if won else DisputeState.LOST, 0.0)
+
+    async def fetch_payment(self, reference: str) -> PaymentResult:
+        known = self._payments.get(reference)
+        if known is None:
+            raise GatewayOutcomeUnknown("this sandbox process does not know that payment")
+        return known
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        verify(body, _header(headers, SIGNATURE_HEADER), self._secret)
+        return self.normalize_webhook(body)
+
+    def normalize_webhook(self, body: bytes) -> GatewayEvent:
+        """Turn an already verified body into a GatewayEvent.
+
+        :raises InvalidWebhook: the body is not a sandbox event.
+        """
+        try:
+            event = json.loads(body)
+            data = event.get("data") or {}
+            kind = str(event["type"])
+            if kind.startswith("refund."):
+                return GatewayEvent(
+                    event_id=str(event["id"]),
+                    type=kind,
+                    refund=RefundResult(
+                        state=RefundState(data["status"]),
+                        reference=str(data["reference"]),
+                        refund_id=data.get("refund_id"),
+                        amount=int(data["amount"]),
+                        failure_code=data.get("failure_code"),
+                    ),
+                )
+            if kind.startswith("dispute."):
+                return GatewayEvent(
+                    event_id=str(event["id"]),
+                    type=kind,
+                    dispute=DisputeResult(
+                        reference=str(data["reference"]),
+                        payment_reference=str(data["payment_reference"]),
+                        state=DisputeState(data["status"]),
+                        amount=int(data["amount"]),
+                        currency=str(data["currency"]),
+                        reason=str(data.get("reason") or ""),
+                    ),
+                )
+            payment = None
+            if kind.startswith("payment."):
+                payment = PaymentResult(
+                    state=GatewayState(data["status"]),
+                    reference=str(data["reference"]),
+                    amount=int(data["amount"]),
+                    currency=str(data["currency"]),
+                    failure_code=data.get("failure_code"),
+                    failure_message=data.get("failure_message"),
+                    fee=int(data["fee"]) if data.get("fee") is not None else None,
+                )
+            return GatewayEvent(
+                event_id=str(event["id"]),
+                type=str(event["type"]),
+                payment_id=data.get("payment_id"),
+                payment=payment,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise InvalidWebhook("not a sandbox event", code="malformed_body") from None
+
+    def public_config(self) -> dict[str, str]:
+        return {"mode": "test", "tokens": ",".join(sorted(KNOWN_TOKENS))}
+
+    # ------------------------------------------------------------------ hosted pages
+    def seal(self, ticket: Ticket) -> str:
+        payload = base64.urlsafe_b64encode(json.dumps(asdict(ticket)).encode()).decode()
+        return f"{payload}.{self._mac(payload)}"
+
+    def open(self, sealed: str) -> Ticket | None:
+        """The ticket behind a page URL, or None if it was not issued by this sandbox."""
+        payload, _, mac = sealed.rpartition(".")
+        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
+            return None
+        try:
+            return Ticket(**json.loads(base64.urlsafe_b64decode(payload.encode())))
+        except (ValueError, TypeError):
+            return None
+
+    def complete(self, ticket: Ticket, *, approve: bool) -> None:
+        """The buyer clicked Pay/Approve or Decline/Fail on a hosted page."""
+        decided = PaymentResult(
+            state=GatewayState.FAILED,
+            reference=ticket.reference,
+            amount=ticket.amount,
+            currency=ticket.currency,
+            failure_code=_failure_code(ticket.kind),
+            failure_message="The buyer did not complete the payment.",
+        )
+        result = self._success(decided) if approve else decided
+        self._payment_ids.setdefault(ticket.reference, ticket.payment_id)
+        if ticket.reference in self._decided:
+            return  # already decided: a second click changes nothing
+        self._schedule(result, 0.0)
+
+    # ------------------------------------------------------------------ webhooks out
+    def webhook_body(self, result: PaymentResult) -> bytes:
+        data: dict[str, Any] = {
+            "reference": result.reference,
+            "payment_id": self._payment_ids.get(result.reference),
+            "status": result.state.value,
+            "amount": result.amount,
+            "currency": result.currency,
+            "failure_code": result.failure_code,
+            "failure_message": result.failure_message,
+            "fee": result.fee,
+        }
+        return _event(f"payment.{result.state.value.lower()}", data)
+
+    def refund_webhook_body(self, result: RefundResult) -> bytes:
+        data = {
+            "reference": result.reference,
+            "refund_id": result.refund_id,
+            "status": result.state.value,
+            "amount": result.amount,
+            "failure_code": result.failure_code,
+        }
+        return _event(f"refund.{result.state.value.lower()}", data)
+
+    def dispute_webhook_body(self, dispute: DisputeResult) -> bytes:
+        kind = "created" if dispute.state is DisputeState.OPEN else "closed"
+        data = {
+            "reference": dispute.reference,
+            "payment_reference": dispute.payment_reference,
+            "status": dispute.state.value,
+            "amount": dispute.amount,
+            "currency": dispute.currency,
+            "reason": dispute.reason,
+        }
+        return _event(f"dispute.{kind}", data)
+
+    def signed_headers(self, body: bytes) -> dict[str, str]:
+        return {"content-type": "application/json", SIGNATURE_HEADER: sign(body, self._secret)}
+
+    def _success(self, base: PaymentResult) -> PaymentResult:
+        fee = ((base.amount or 0) * FEE_BPS * 2 + 10_000) // 20_000  # half-up
+        return replace(base, state=GatewayState.SUCCEEDED, next_action=None, fee=fee)
+
+    def _schedule(self, result: PaymentResult, delay: float) -> None:
+        self._decided.add(result.reference)
+
+        def body() -> bytes:
+            # decided: fetch_payment says so from the moment the webhook leaves
+            self._payments[result.reference] = result
+            return self.webhook_body(result)
+
+        self._later(body, delay)
+
+    def _schedule_dispute(self, payment: PaymentResult, state: DisputeState, delay: float) -> None:
+        dispute = DisputeResult(
+            reference=f"dp_{payment.reference}",
+            payment_reference=payment.reference,
+            state=state,
+            amount=payment.amount or 0,
+            currency=payment.currency or "",
+            reason="fraudulent",
+        )
+        self._later(lambda: self.dispute_webhook_body(dispute), delay)
+
+    def _settle_refund(self, outcome: RefundResult) -> bytes:
+        if outcome.refund_id:
+            self._refunds[outcome.refund_id] = outcome
+        return self.refund_webhook_body(outcome)
+
+    def _later(self, body: Callable[[], bytes], delay: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(body, delay))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, body: Callable[[], bytes], delay: float) -> None:
+        await asyncio.sleep(delay)  # let the caller's transaction commit first, as in real life
+        payload = body()
+        await self.sender.send(payload, self.signed_headers(payload))
+
+    async def drain(self) -> None:
+        """Wait until every scheduled webhook has been delivered (tests, shutdown)."""
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+
+    def _mac(self, payload: str) -> str:
+        return hmac.new(self._secret.encode(), payload.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _event(kind: str, data: dict[str, Any]) -> bytes:
+    event = {"id": f"evt_{secrets.token_hex(12)}", "type": kind, "data": data}
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def _failure_code(kind: str) -> str:
+    return "authentication_failed" if kind == "3ds" else "checkout_declined"

@@ -1,0 +1,112 @@
+"""Live updates over graphql-transport-ws and graphql-ws.
+
+Each subscription listens on its broker topic *before* reading the current state, so no
+change between the read and the subscribe is lost; then it sends the current state, and
+one update per change. DataLoaders are rebuilt before every update (a websocket keeps one
+context for its whole life).
+"""
+
+from collections.abc import AsyncGenerator
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+from graphql import GraphQLError
+
+import models
+from events.broker import current_broker
+from models.enums import OrderStatus, PaymentStatus
+from resolvers.ids import try_parse_id
+from resolvers.payments import TERMINAL
+from resolvers.visibility import visible_order, visible_payment
+from schema.context import Info
+from schema.permissions import IsAuthenticated
+from schema.types import Order, Payment, PaymentEventType
+
+CLOSED_ORDER = (OrderStatus.REFUNDED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+
+
+def _not_found(what: str) -> GraphQLError:
+    return GraphQLError(f"{what} not found", extensions={"code": "NOT_FOUND"})
+
+
+@strawberry.type(description="Live updates.")
+class Subscription:
+    @strawberry.subscription(
+        description=(
+            "The payment now, then after every status change; completes when it is SUCCEEDED, "
+            "FAILED or CANCELLED."
+        ),
+        permission_classes=[IsAuthenticated],
+    )
+    async def payment_status(
+        self,
+        info: Info,
+        payment_id: Annotated[strawberry.ID, strawberry.argument(description="Payment id.")],
+    ) -> AsyncGenerator[Payment, None]:
+        actor = await info.context.actor()
+        parsed = try_parse_id(payment_id)
+        if parsed is None or await visible_payment(actor, parsed) is None:
+            raise _not_found("payment")
+        async with current_broker().subscribe(f"payment:{parsed}") as messages:
+            row = await models.Payment.get(id=parsed)
+            info.context.fresh_loaders()
+            yield Payment(row=row)
+            last = row.status
+            if last in TERMINAL:
+                return
+            async for message in messages:
+                target = message.get("to_status")
+                if not target or message.get("payment_id") != str(parsed) or target == last:
+                    continue
+                last = PaymentStatus(target)
+                row = await models.Payment.get(id=parsed)
+                info.context.fresh_loaders()
+                yield Payment(row=row, status_override=last)
+                if last in TERMINAL:
+                    return
+
+    @strawberry.subscription(
+        description="The order now, then after every change (payments, refunds, expiry).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def order_updates(
+        self,
+        info: Info,
+        order_id: Annotated[strawberry.ID, strawberry.argument(description="Order id.")],
+    ) -> AsyncGenerator[Order, None]:
+        actor = await info.context.actor()
+        parsed = try_parse_id(order_id)
+        if parsed is None or await visible_order(actor, parsed) is None:
+            raise _not_found("order")
+        async with current_broker().subscribe(f"order:{parsed}") as messages:
+            yield await _fresh_order(info, parsed)
+            async for _ in messages:
+                order = await _fresh_order(info, parsed)
+                yield order
+                if order.row.status in CLOSED_ORDER:
+                    return
+
+    @strawberry.subscription(
+        description="Every payment event of a workspace, live (staff only).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def workspace_events(
+        self,
+        info: Info,
+        workspace_id: Annotated[strawberry.ID, strawberry.argument(description="Workspace id.")],
+    ) -> AsyncGenerator[PaymentEventType, None]:
+        actor = await info.context.actor()
+        parsed = try_parse_id(workspace_id)
+        if parsed is None or not actor.is_staff_of(parsed):
+            raise _not_found("workspace")
+        async with current_broker().subscribe(f"workspace:{parsed}") as messages:
+            async for message in messages:
+                event = await models.PaymentEvent.get_or_none(id=message.get("event_id"))
+                if event is not None:
+                    yield PaymentEventType(row=event)
+
+
+async def _fresh_order(info: Info, order_id: UUID) -> Order:
+    info.context.fresh_loaders()
+    return Order(row=await models.Order.get(id=order_id))

@@ -368,6 +368,18 @@ class Payment:
     def note(self) -> str | None:
         return self.row.note
 
+    @strawberry.field(
+        description="Email of the staff member who recorded a manual payment (staff only)."
+    )
+    async def recorded_by(self, info: Info) -> str | None:
+        if self.row.recorded_by_id is None:
+            return None
+        actor = await info.context.optional_actor()
+        if actor is None or not actor.is_staff_of(self.row.workspace_id):
+            return None
+        user = await info.context.loaders.user_by_id.load(self.row.recorded_by_id)
+        return user.email if user else None
+
     @strawberry.field(description="When the attempt started.")
     def created_at(self) -> datetime:
         return self.row.created_at

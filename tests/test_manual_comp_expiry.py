@@ -73,8 +73,12 @@ async def test_manual_payments_accumulate_until_the_order_is_paid(api: GraphQLCl
     order = await Order.get(id=order_id)
     assert (order.status, order.amount_paid) == (OrderStatus.PAID, 5000)
     payment = await Payment.get(id=first["payment"]["id"])
-    assert payment.recorded_by_id is not None
     assert payment.reference == "cash drawer 3"
+    who = "query P($id: ID!) { payment(id: $id) { recordedBy } }"
+    as_staff = await api(who, {"id": str(payment.id)}, as_user=STAFF)
+    as_buyer = await api(who, {"id": str(payment.id)}, as_user=BUYER)
+    assert as_staff.data["payment"]["recordedBy"] == STAFF
+    assert as_buyer.data["payment"]["recordedBy"] is None
 
 
 async def test_overpaying_needs_an_explicit_yes(api: GraphQLClient) -> None:

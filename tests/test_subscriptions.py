@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from events.broker import MemoryBroker, current_broker
+from models import Payment
 from tests.helpers import (
     CREATE_ORDER,
     GraphQLClient,
@@ -174,6 +175,53 @@ async def test_staff_see_every_transition_in_order(live: LiveServer, protocol: s
         ("payment.succeeded", "PROCESSING", "SUCCEEDED"),
         ("order.paid", "PENDING", "PAID"),
     ]
+
+
+REFUND = """
+mutation R($input: RequestRefundInput!) {
+  requestRefund(input: $input) { refund { status } errors { code } }
+}
+"""
+
+
+async def _next_types(ws: Any, until: str) -> list[str]:
+    """Collect ``workspaceEvents`` types until (and including) ``until``."""
+    seen: list[str] = []
+    while not seen or seen[-1] != until:
+        kind, _, payload = await ws.next_event()
+        assert kind == "next", payload
+        seen.append(payload["data"]["workspaceEvents"]["type"])
+    return seen
+
+
+async def test_staff_see_disputes_and_refunds_live(live: LiveServer) -> None:
+    client = live.client
+    shop = await make_workspace()
+    product = await make_product(shop, price=1200)
+    staff = await make_staff("clerk@example.com", shop)
+
+    async with graphql_ws(live.ws_url) as ws:
+        await ws.init(client.token(staff.email))
+        await ws.subscribe("w", WORKSPACE_EVENTS, {"id": str(shop.id)})
+        await _subscribed(f"workspace:{shop.id}")
+
+        created = await client(CREATE_ORDER, order_input(shop, (product, 1)), as_user=BUYER)
+        order_id = created.data["createOrder"]["order"]["id"]
+        paid = await _pay(client, order_id, "pm_card_createDispute")
+        opened = await _next_types(ws, "dispute.opened")
+
+        payment = await Payment.get(id=paid["payment"]["id"])
+        client.sandbox.close_dispute(payment.reference or "", won=True)
+        closed = await _next_types(ws, "dispute.closed")
+
+        refund = {"paymentId": str(payment.id), "amount": 200}
+        answer = await client(REFUND, {"input": refund}, as_user=staff.email)
+        assert answer.data["requestRefund"]["errors"] == []
+        refunded = await _next_types(ws, "order.partially_refunded")
+
+    assert opened[-3:] == ["payment.succeeded", "order.paid", "dispute.opened"]
+    assert closed == ["dispute.closed"]
+    assert refunded == ["refund.requested", "refund.succeeded", "order.partially_refunded"]
 
 
 async def test_order_updates_reload_their_data_for_every_emission(live: LiveServer) -> None:

@@ -4,12 +4,14 @@ from app.settings import Settings
 from gateways.base import Gateway
 from gateways.registry import GatewayRegistry
 from gateways.sandbox import HttpWebhookSender, SandboxGateway, WebhookSender
+from gateways.stripe import StripeGateway
 
 
 def build_registry(
     settings: Settings, *, sandbox_sender: WebhookSender | None = None
 ) -> GatewayRegistry:
-    """Every gateway whose settings are present (the sandbox in development)."""
+    """Every gateway whose settings are present (the sandbox in development, Stripe when
+    ``STRIPE_SECRET_KEY`` is set)."""
     gateways: dict[str, Gateway] = {}
     if settings.sandbox_enabled:
         public = settings.public_url.rstrip("/")
@@ -17,5 +19,15 @@ def build_registry(
             secret=settings.sandbox_secret,
             public_url=public,
             sender=sandbox_sender or HttpWebhookSender(f"{public}/webhooks/sandbox"),
+        )
+    if settings.stripe_secret_key:
+        gateways["STRIPE"] = StripeGateway(
+            secret_key=settings.stripe_secret_key,
+            webhook_secret=settings.stripe_webhook_secret,
+            publishable_key=settings.stripe_publishable_key,
+            api_base=settings.stripe_api_base,
+            timeout=settings.stripe_timeout_seconds,
+            max_network_retries=settings.stripe_max_network_retries,
+            send_refund_reason=settings.stripe_send_refund_reason,
         )
     return GatewayRegistry(gateways)

@@ -85,6 +85,7 @@ def create_app(
             sandbox = gateways.get("SANDBOX")
             if isinstance(sandbox, SandboxGateway):
                 await sandbox.drain()  # deliver what was promised before going away
+            await gateways.aclose()
 
     middleware = [
         Middleware(RequestIdMiddleware),

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     stripe_publishable_key: str | None = Field(None, alias="STRIPE_PUBLISHABLE_KEY")
     stripe_webhook_secret: str | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
     stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
+    stripe_timeout_seconds: float = Field(30.0, alias="STRIPE_TIMEOUT")
+    stripe_max_network_retries: int = Field(2, alias="STRIPE_MAX_NETWORK_RETRIES")
+    stripe_send_refund_reason: bool = Field(True, alias="STRIPE_SEND_REFUND_REASON")
     paystack_secret_key: str | None = Field(None, alias="PAYSTACK_SECRET_KEY")
     flutterwave_secret_key: str | None = Field(None, alias="FLUTTERWAVE_SECRET_KEY")
     flutterwave_webhook_hash: str | None = Field(None, alias="FLUTTERWAVE_WEBHOOK_HASH")
@@ -100,6 +103,15 @@ class Settings(BaseSettings):
     def signing_secret(self) -> str:
         """The HS256 secret: the configured one, or the development default."""
         return self.jwt_secret or DEV_JWT_SECRET
+
+    @model_validator(mode="after")
+    def _gateways_complete(self) -> Self:
+        if self.stripe_secret_key and not self.stripe_webhook_secret:
+            raise ValueError(
+                "STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: Stripe's outcomes "
+                "arrive by webhook and could not be verified."
+            )
+        return self
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Self:

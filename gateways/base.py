@@ -129,9 +129,10 @@ class GatewayEvent:
 class GatewayError(Exception):
     """Base of every gateway failure. Messages never contain secrets."""
 
-    def __init__(self, message: str, *, code: str = "gateway_error") -> None:
+    def __init__(self, message: str, *, code: str = "gateway_error", reference: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.reference = reference  # the gateway's id for the payment, when it made one
 
 
 class GatewayDeclined(GatewayError):

@@ -19,6 +19,13 @@ class GatewayRegistry:
     def names(self) -> list[str]:
         return sorted(self._gateways)
 
+    async def aclose(self) -> None:
+        """Release what the gateways hold open (HTTP connection pools), at shutdown."""
+        for gateway in self._gateways.values():
+            close = getattr(gateway, "aclose", None)
+            if close is not None:
+                await close()
+
     def enabled_for(self, workspace_gateways: Iterable[str]) -> list[Gateway]:
         """Gateways both configured here and enabled by the workspace, in a stable order."""
         wanted = {name.upper() for name in workspace_gateways}

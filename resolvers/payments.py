@@ -23,6 +23,7 @@ from gateways.base import (
     Gateway,
     GatewayBadRequest,
     GatewayDeclined,
+    GatewayError,
     GatewayOutcomeUnknown,
     GatewayState,
     PaymentRequest,
@@ -193,6 +194,7 @@ async def apply_gateway_event(
     found = await _find_payment(gateway_name, payment_id, result.reference)
     events = EventBatch(actor=actor)
     refund: Refund | None = None
+    failed_now = False
     async with in_transaction():
         payment = await Payment.filter(id=found.id).select_for_update().get()
         if payment.reference and result.reference and payment.reference != result.reference:
@@ -215,6 +217,7 @@ async def apply_gateway_event(
             )
             if target is PaymentStatus.SUCCEEDED:
                 refund = await credit_order(order, payment, events, now)
+            failed_now = target is PaymentStatus.FAILED
         elif target != payment.status:
             logger.info(
                 "payment %s: ignored %s -> %s (late or out of order)",
@@ -227,7 +230,22 @@ async def apply_gateway_event(
     await events.publish()
     if refund is not None and gateway is not None:
         await submit_refund(gateway, refund, now=now)
-    return await Payment.get(id=found.id)
+    updated = await Payment.get(id=found.id)
+    if failed_now and gateway is not None and updated.reference:
+        await _close_at_gateway(gateway, updated.reference)
+    return updated
+
+
+async def _close_at_gateway(gateway: Gateway, reference: str) -> None:
+    """A FAILED attempt is final in payql, so close it at the gateway too: a Stripe intent
+    left in ``requires_payment_method`` could otherwise still be confirmed and take money
+    payql would not count. Best effort: a gateway that already closed it says so."""
+    try:
+        await gateway.cancel_payment(reference)
+    except GatewayError as exc:
+        logger.info(
+            "%s payment %s not cancelled after failure: %s", gateway.name, reference, exc.code
+        )
 
 
 def check_payable(order: Order, now: datetime) -> None:
@@ -314,10 +332,8 @@ async def _call_gateway(
     """Call the gateway (no lock held) and apply its synchronous answer."""
     try:
         result = await gateway.create_payment(request)
-    except GatewayDeclined as exc:
-        result = _failed(payment, exc.code, str(exc))
-    except GatewayBadRequest as exc:
-        result = _failed(payment, exc.code, str(exc))
+    except (GatewayDeclined, GatewayBadRequest) as exc:
+        result = _failed(exc)
     except GatewayOutcomeUnknown:
         # A timeout is not a failure: the charge may exist. Reconciliation asks later.
         result = PaymentResult(state=GatewayState.PROCESSING, reference="")
@@ -331,9 +347,12 @@ async def _call_gateway(
     )
 
 
-def _failed(payment: Payment, code: str, message: str) -> PaymentResult:
+def _failed(exc: GatewayError) -> PaymentResult:
     return PaymentResult(
-        state=GatewayState.FAILED, reference="", failure_code=code, failure_message=message
+        state=GatewayState.FAILED,
+        reference=exc.reference,
+        failure_code=exc.code,
+        failure_message=str(exc),
     )
 
 

@@ -11,8 +11,13 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -92,10 +97,10 @@ async def api(db: str, settings: Settings) -> AsyncIterator[GraphQLClient]:
         await sandbox.drain()  # nothing of this test may land in the next one
 
 
-@pytest.fixture
-async def live(db: str) -> AsyncIterator[LiveServer]:
-    """payql served by a real uvicorn on a free loopback port, in the test's event loop, for
-    websocket tests. The sandbox's webhooks travel over real HTTP to that server."""
+@asynccontextmanager
+async def serving(**env: Any) -> AsyncIterator[LiveServer]:
+    """payql served by a real uvicorn on a free loopback port, in the test's event loop.
+    ``env`` adds settings; the sandbox's webhooks travel over real HTTP to that server."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -105,6 +110,7 @@ async def live(db: str) -> AsyncIterator[LiveServer]:
         PAYQL_ENV="development",
         PAYQL_PUBLIC_URL=base,
         PAYQL_MAX_SUBSCRIPTIONS=3,
+        **env,
     )
     registry = build_registry(settings)
     app = create_app(settings, manage_database=False, gateways=registry, run_jobs=False)
@@ -127,7 +133,72 @@ async def live(db: str) -> AsyncIterator[LiveServer]:
             await sandbox.drain()
             server.should_exit = True
             await task
+            await registry.aclose()
             sock.close()
+
+
+@pytest.fixture
+async def live(db: str) -> AsyncIterator[LiveServer]:
+    """payql behind a real uvicorn, for websocket tests."""
+    async with serving() as server:
+        yield server
+
+
+# ---------------------------------------------------------------------------- Stripe
+STRIPE_WEBHOOK_SECRET = "whsec_payql_tests_" + "s" * 24
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Stripe-compatible server (the ``localstripe`` package) on a free port, for the
+    whole session. ``--from-scratch``: nothing shared with another run. Its log is
+    ``localstripe.log`` in the session's temporary folder."""
+    log = (tmp_path_factory.mktemp("localstripe") / "localstripe.log").open("wb")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), 0.2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("localstripe did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+@pytest.fixture
+async def stripe_live(db: str, localstripe: str) -> AsyncIterator[LiveServer]:
+    """payql with STRIPE pointed at localstripe, served by uvicorn so localstripe's signed
+    webhooks reach ``/webhooks/stripe`` over real HTTP."""
+    async with serving(
+        STRIPE_SECRET_KEY="sk_test_payql",
+        STRIPE_PUBLISHABLE_KEY="pk_test_payql",
+        STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+        STRIPE_API_BASE=localstripe,
+        STRIPE_MAX_NETWORK_RETRIES=0,
+        STRIPE_SEND_REFUND_REASON=False,  # localstripe rejects `reason` on refunds
+    ) as server:
+        async with httpx.AsyncClient(base_url=localstripe) as http:
+            registered = await http.post(
+                "/_config/webhooks/payql",
+                data={"url": f"{server.base_url}/webhooks/stripe", "secret": STRIPE_WEBHOOK_SECRET},
+            )
+            registered.raise_for_status()
+        yield server
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ async def seed_demo(now: datetime | None = None) -> bool:
         slug=DEMO_SLUG,
         name="Demo Events",
         default_currency="USD",
-        enabled_gateways=[GatewayName.SANDBOX.value],
+        # Every gateway: the ones configured in this process (keys set) are the ones offered.
+        enabled_gateways=[g.value for g in GatewayName if g.value not in ("MANUAL", "COMP")],
         fee_bps=300,  # 3% processing fee passed to the buyer
         tax_bps=750,  # 7.5% tax
         hold_minutes=15,

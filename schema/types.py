@@ -289,7 +289,10 @@ class Dispute:
 
 @strawberry.type(description="What the buyer must do to continue a payment.")
 class NextAction:
-    type: str = strawberry.field(description="REDIRECT: send the buyer to redirectUrl.")
+    type: str = strawberry.field(
+        description="REDIRECT: send the buyer to redirectUrl. USE_STRIPE_SDK: finish with "
+        "Stripe.js (handleNextAction or confirmPayment) using the payment's clientSecret."
+    )
     redirect_url: str | None = strawberry.field(description="Gateway page to open.")
 
     @classmethod

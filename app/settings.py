@@ -59,12 +59,20 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(30.0, alias="STRIPE_TIMEOUT")
     stripe_max_network_retries: int = Field(2, alias="STRIPE_MAX_NETWORK_RETRIES")
     stripe_send_refund_reason: bool = Field(True, alias="STRIPE_SEND_REFUND_REASON")
+    gateway_timeout_seconds: float = Field(30.0, alias="PAYQL_GATEWAY_TIMEOUT")
     paystack_secret_key: str | None = Field(None, alias="PAYSTACK_SECRET_KEY")
+    paystack_public_key: str | None = Field(None, alias="PAYSTACK_PUBLIC_KEY")
+    paystack_api_base: str = Field("https://api.paystack.co", alias="PAYSTACK_API_BASE")
     flutterwave_secret_key: str | None = Field(None, alias="FLUTTERWAVE_SECRET_KEY")
+    flutterwave_public_key: str | None = Field(None, alias="FLUTTERWAVE_PUBLIC_KEY")
     flutterwave_webhook_hash: str | None = Field(None, alias="FLUTTERWAVE_WEBHOOK_HASH")
+    flutterwave_api_base: str = Field(
+        "https://api.flutterwave.com/v3", alias="FLUTTERWAVE_API_BASE"
+    )
     razorpay_key_id: str | None = Field(None, alias="RAZORPAY_KEY_ID")
     razorpay_key_secret: str | None = Field(None, alias="RAZORPAY_KEY_SECRET")
     razorpay_webhook_secret: str | None = Field(None, alias="RAZORPAY_WEBHOOK_SECRET")
+    razorpay_api_base: str = Field("https://api.razorpay.com/v1", alias="RAZORPAY_API_BASE")
 
     @property
     def production(self) -> bool:

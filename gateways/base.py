@@ -156,9 +156,15 @@ class InvalidWebhook(GatewayError):
 
 
 class Gateway(Protocol):
-    """What payql needs from a payment gateway."""
+    """What payql needs from a payment gateway.
+
+    ``reverify_webhooks``: the gateway's webhook signatures carry no timestamp (Paystack,
+    Flutterwave, Razorpay), so a replayed delivery must not be trusted on its own: payql
+    asks ``fetch_payment`` before applying a payment event.
+    """
 
     name: str
+    reverify_webhooks: bool
 
     def check_request(self, request: PaymentRequest) -> None:
         """Validate a request before anything is stored or sent.
@@ -205,6 +211,15 @@ class Gateway(Protocol):
         """Normalize a body that was verified when it arrived (for retries from the inbox).
 
         :raises InvalidWebhook: malformed body.
+        """
+
+    def return_reference(self, params: Mapping[str, str]) -> str:
+        """The payment reference a buyer's return from a hosted checkout is about (query
+        string and form fields, merged), after checking any checkout signature it carries.
+        payql then verifies the payment itself with ``fetch_payment``.
+
+        :raises InvalidWebhook: missing fields or a bad checkout signature.
+        :raises GatewayNotSupported: the gateway has no return route.
         """
 
     def public_config(self) -> dict[str, str]:

@@ -203,7 +203,7 @@ async def apply_gateway_event(
         updates = _details(payment, result)
         target = _checked_target(payment, result)
         if target != payment.status and can_transition(payment.status, target):
-            updates.update(_status_fields(target, result, now))
+            updates.update(_status_fields(payment, target, result, now))
             order = await Order.filter(id=payment.order_id).select_for_update().get()
             await events.record(
                 order=order,
@@ -387,12 +387,10 @@ def _details(payment: Payment, result: PaymentResult) -> dict[str, Any]:
 
 
 def _checked_target(payment: Payment, result: PaymentResult) -> PaymentStatus:
-    """The status the result asks for; a success for the wrong money is a failure."""
+    """The status the result asks for; a success for the wrong (or unstated) money is a
+    failure: nothing is marked paid unless the gateway confirms this amount and currency."""
     target = PaymentStatus(result.state.value)
-    if target is PaymentStatus.SUCCEEDED and (
-        (result.amount is not None and result.amount != payment.amount)
-        or (result.currency is not None and result.currency.upper() != payment.currency)
-    ):
+    if target is PaymentStatus.SUCCEEDED and _mismatch(payment, result):
         logger.error(
             "payment %s: gateway reported %s %s, expected %s %s",
             payment.id,
@@ -405,14 +403,25 @@ def _checked_target(payment: Payment, result: PaymentResult) -> PaymentStatus:
     return target
 
 
-def _status_fields(target: PaymentStatus, result: PaymentResult, now: datetime) -> dict[str, Any]:
+def _mismatch(payment: Payment, result: PaymentResult) -> str | None:
+    """``currency_mismatch`` / ``amount_mismatch`` when a success is for other money."""
+    if result.currency is None or result.currency.upper() != payment.currency:
+        return "currency_mismatch"
+    if result.amount is None or result.amount != payment.amount:
+        return "amount_mismatch"
+    return None
+
+
+def _status_fields(
+    payment: Payment, target: PaymentStatus, result: PaymentResult, now: datetime
+) -> dict[str, Any]:
     fields: dict[str, Any] = {"status": target}
     if target is PaymentStatus.SUCCEEDED:
         fields["succeeded_at"] = now
         fields["next_action"] = None
     elif target is PaymentStatus.FAILED:
         is_mismatch = result.state is GatewayState.SUCCEEDED
-        fields["failure_code"] = "amount_mismatch" if is_mismatch else result.failure_code
+        fields["failure_code"] = _mismatch(payment, result) if is_mismatch else result.failure_code
         fields["failure_message"] = (
             "The gateway reported a different amount or currency."
             if is_mismatch

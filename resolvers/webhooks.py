@@ -23,7 +23,13 @@ from uuid import UUID, uuid4
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from gateways.base import Gateway, GatewayEvent, InvalidWebhook
+from gateways.base import (
+    Gateway,
+    GatewayError,
+    GatewayEvent,
+    GatewayOutcomeUnknown,
+    InvalidWebhook,
+)
 from gateways.registry import GatewayRegistry
 from models.records import WebhookEvent
 from resolvers.disputes import apply_dispute
@@ -86,9 +92,13 @@ async def process_webhook(
     actor = f"gateway:{row.gateway.lower()}"
     try:
         if event.payment is not None:
+            result = event.payment
+            if gateway is not None and gateway.reverify_webhooks:
+                # No timestamp in the signature: a replay would verify. Ask the gateway.
+                result = await gateway.fetch_payment(event.payment.reference)
             await apply_gateway_event(
                 gateway_name=row.gateway,
-                result=event.payment,
+                result=result,
                 payment_id=_uuid(event.payment_id),
                 actor=actor,
                 now=now,
@@ -112,6 +122,15 @@ async def process_webhook(
     except (PaymentNotFound, RefundNotFound) as exc:
         await _mark(row, now=now, processed=False, error=f"not found yet: {exc}")
         return Receipt.PENDING
+    except GatewayOutcomeUnknown as exc:
+        await _mark(row, now=now, processed=False, error=f"not verified yet: {exc.code}")
+        return Receipt.PENDING
+    except GatewayError as exc:  # the gateway denies what the event claims: apply nothing
+        logger.warning(
+            "%s event %s not confirmed by the gateway: %s", row.gateway, row.event_id, exc.code
+        )
+        await _mark(row, now=now, processed=True, error=f"not confirmed: {exc.code}")
+        return Receipt.IGNORED
     await _mark(row, now=now, processed=True, error=None)
     return Receipt.PROCESSED
 

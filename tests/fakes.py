@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 from gateways.base import (
     GatewayEvent,
+    GatewayNotSupported,
     GatewayOutcomeUnknown,
     GatewayState,
     InvalidWebhook,
@@ -19,6 +20,8 @@ from gateways.base import (
 class RecordingGateway:
     """Answers every payment with PROCESSING and every refund with SUCCEEDED after
     ``latency``, and remembers each call."""
+
+    reverify_webhooks = False
 
     def __init__(self, name: str = "SANDBOX", *, latency: float = 0.05) -> None:
         self.name = name
@@ -63,3 +66,6 @@ class RecordingGateway:
 
     def public_config(self) -> dict[str, str]:
         return {}
+
+    def return_reference(self, params: Mapping[str, str]) -> str:
+        raise GatewayNotSupported("no return route")

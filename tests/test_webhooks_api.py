@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+import pytest
+
 from app.jobs import background_jobs
 from gateways.base import GatewayState, PaymentResult
 from gateways.signing import sign
@@ -37,13 +39,18 @@ async def _waiting_payment(api: GraphQLClient) -> dict[str, Any]:
     return {"order_id": order_id, **payment}
 
 
-def _succeeded(api: GraphQLClient, payment: dict[str, Any], amount: int = 1500) -> bytes:
+def _succeeded(
+    api: GraphQLClient,
+    payment: dict[str, Any],
+    amount: int | None = 1500,
+    currency: str | None = "USD",
+) -> bytes:
     return api.sandbox.webhook_body(
         PaymentResult(
             state=GatewayState.SUCCEEDED,
             reference=payment["reference"],
             amount=amount,
-            currency="USD",
+            currency=currency,
         )
     )
 
@@ -273,14 +280,24 @@ async def test_the_background_job_retries_waiting_events(api: GraphQLClient) -> 
     assert (await Order.get(id=order.id)).status is OrderStatus.PAID
 
 
-async def test_a_success_for_the_wrong_amount_fails_the_payment(api: GraphQLClient) -> None:
+@pytest.mark.parametrize(
+    ("amount", "currency", "code"),
+    [
+        (1, "USD", "amount_mismatch"),
+        (1500, "NGN", "currency_mismatch"),
+        (1500, None, "currency_mismatch"),
+    ],
+)
+async def test_a_success_for_other_money_fails_the_payment(
+    api: GraphQLClient, amount: int | None, currency: str | None, code: str
+) -> None:
     payment = await _waiting_payment(api)
 
-    await _post(api, _succeeded(api, payment, amount=1))
+    await _post(api, _succeeded(api, payment, amount=amount, currency=currency))
 
     row = await Payment.get(id=payment["id"])
     assert row.status is PaymentStatus.FAILED
-    assert row.failure_code == "amount_mismatch"
+    assert row.failure_code == code
     assert (await Order.get(id=payment["order_id"])).status is OrderStatus.PENDING
 
 

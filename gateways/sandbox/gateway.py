@@ -93,6 +93,7 @@ class SandboxGateway:
     """The built-in test gateway. See the module docstring for its behaviour."""
 
     name = "SANDBOX"
+    reverify_webhooks = False  # its signatures carry a timestamp (300 s tolerance)
 
     def __init__(
         self,
@@ -293,6 +294,9 @@ class SandboxGateway:
 
     def public_config(self) -> dict[str, str]:
         return {"mode": "test", "tokens": ",".join(sorted(KNOWN_TOKENS))}
+
+    def return_reference(self, params: Mapping[str, str]) -> str:
+        raise GatewayNotSupported("the sandbox's hosted pages report by webhook")
 
     # ------------------------------------------------------------------ hosted pages
     def seal(self, ticket: Ticket) -> str:

@@ -43,6 +43,7 @@ class StripeGateway:
     """Stripe behind payql's gateway Protocol."""
 
     name = "STRIPE"
+    reverify_webhooks = False  # Stripe-Signature carries a timestamp (300 s tolerance)
 
     def __init__(
         self,
@@ -179,6 +180,9 @@ class StripeGateway:
 
     def public_config(self) -> dict[str, str]:
         return {"publishableKey": self._publishable_key} if self._publishable_key else {}
+
+    def return_reference(self, params: Mapping[str, str]) -> str:
+        raise GatewayNotSupported("Stripe payments finish with Stripe.js, not a return route")
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -18,7 +18,7 @@ from app.graphql import PayqlGraphQL
 from app.jobs import background_jobs
 from app.logs import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from app.returns import payment_return
+from app.returns import checkout_page, payment_return
 from app.sandbox_pages import sandbox_page
 from app.settings import Settings
 from app.webhooks import webhook
@@ -107,6 +107,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/webhooks/{gateway}", webhook, methods=["POST"]),
             Route("/payments/return/{gateway}", payment_return, methods=["GET", "POST"]),
+            Route("/payments/checkout/{gateway}/{reference}", checkout_page),
             Route("/sandbox/{kind:str}/{ticket:str}", sandbox_page, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -17,6 +17,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from gateways.base import GatewayNotSupported, InvalidWebhook
 from gateways.registry import GatewayRegistry
 from models.enums import PaymentStatus
+from models.order import Order
+from models.payment import Payment
 from resolvers.returns import ReturnNotFound, complete_return
 
 MAX_FORM_BYTES = 16_384
@@ -51,6 +53,33 @@ async def payment_return(request: Request) -> Response:
         f"<p>Order {escape(order.number)}: payment {escape(payment.status.value)}.</p>",
         status_code=200,
     )
+
+
+async def checkout_page(request: Request) -> Response:
+    """``GET /payments/checkout/{gateway}/{reference}``: a page payql hosts for gateways whose
+    checkout is a script rather than a URL (Razorpay Checkout). It shows only what the
+    gateway's public checkout needs; the payment must exist and still be awaiting the buyer."""
+    registry: GatewayRegistry = request.app.state.gateways
+    gateway = registry.get(request.path_params["gateway"])
+    render = getattr(gateway, "checkout_page", None)
+    if gateway is None or render is None:
+        return JSONResponse({"error": "no hosted checkout for this gateway"}, status_code=404)
+    payment = await Payment.get_or_none(
+        gateway=gateway.name, reference=request.path_params["reference"]
+    )
+    if payment is None or payment.status not in (
+        PaymentStatus.PENDING,
+        PaymentStatus.REQUIRES_ACTION,
+    ):
+        return JSONResponse({"error": "no payment awaiting checkout"}, status_code=404)
+    order = await Order.get(id=payment.order_id)
+    html = render(
+        reference=payment.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        description=f"Order {order.number}",
+    )
+    return HTMLResponse(str(html))
 
 
 def _with_query(url: str, extra: dict[str, str]) -> str:

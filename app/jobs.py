@@ -1,43 +1,69 @@
 """Background work in every worker, safe to run in several at once (row claims and
-conditional updates, no leader): hold expiry, retry of waiting webhooks, resubmission of
-refunds the gateway never acknowledged."""
+conditional updates, no leader): outbox dispatch, hold expiry, retry of waiting webhooks,
+resubmission of refunds the gateway never acknowledged, reconciliation of stuck payments."""
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
+from events.record import dispatch_outbox
 from gateways.registry import GatewayRegistry
 from resolvers.expiry import expire_holds
+from resolvers.reconcile import reconcile_payments
 from resolvers.refunds import submit_stuck_refunds
 from resolvers.webhooks import retry_pending_webhooks
 
 logger = logging.getLogger("payql.jobs")
 
 
-async def run_jobs_once(gateways: GatewayRegistry) -> None:
+@dataclass(frozen=True, slots=True)
+class JobTimings:
+    interval: float = 2.0  # seconds between rounds
+    outbox_delay: float = 5.0  # an undispatched outbox row older than this is re-sent
+    reconcile_after: float = 120.0  # a payment in flight unchanged this long is looked up
+
+
+async def run_jobs_once(gateways: GatewayRegistry, timings: JobTimings | None = None) -> None:
     """One round of every job; one job failing does not stop the others."""
-    for name, job in (
+    timings = timings or JobTimings()
+    now = datetime.now(UTC)
+    jobs = (
+        ("outbox dispatch", partial(_dispatch, delay=timings.outbox_delay)),
         ("hold expiry", expire_holds),
         ("webhook retry", retry_pending_webhooks),
         ("refund resubmission", submit_stuck_refunds),
-    ):
+        (
+            "reconciliation",
+            partial(reconcile_payments, stale_after=timedelta(seconds=timings.reconcile_after)),
+        ),
+    )
+    for name, job in jobs:
         try:
-            await job(gateways=gateways, now=datetime.now(UTC))
+            await job(gateways=gateways, now=now)
         except Exception:  # a job must outlive one bad round; the error is logged in full
             logger.exception("%s round failed", name)
 
 
-async def _loop(gateways: GatewayRegistry, interval: float) -> None:
+async def _dispatch(*, gateways: GatewayRegistry, now: datetime, delay: float) -> int:
+    return await dispatch_outbox(now=now, older_than=timedelta(seconds=delay))
+
+
+async def _loop(gateways: GatewayRegistry, timings: JobTimings) -> None:
     while True:
-        await asyncio.sleep(interval)
-        await run_jobs_once(gateways)
+        await asyncio.sleep(timings.interval)
+        await run_jobs_once(gateways, timings)
 
 
 @asynccontextmanager
-async def background_jobs(gateways: GatewayRegistry, *, interval: float) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(gateways, interval))
+async def background_jobs(
+    gateways: GatewayRegistry, *, interval: float, timings: JobTimings | None = None
+) -> AsyncIterator[None]:
+    timings = timings or JobTimings(interval=interval)
+    task = asyncio.create_task(_loop(gateways, timings))
     try:
         yield
     finally:

@@ -15,13 +15,15 @@ from tortoise.contrib.starlette import RegisterTortoise
 from app.db import tortoise_config
 from app.gateways import build_registry
 from app.graphql import PayqlGraphQL
-from app.jobs import background_jobs
+from app.jobs import JobTimings, background_jobs
 from app.logs import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.returns import checkout_page, payment_return
 from app.sandbox_pages import sandbox_page
 from app.settings import Settings
 from app.webhooks import webhook
+from events.broker import current_broker, use_broker
+from events.redis_broker import RedisBroker
 from gateways.registry import GatewayRegistry
 from gateways.sandbox import SandboxGateway
 from schema import build_schema
@@ -33,13 +35,38 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the database answers a query."""
+    """Readiness: the database answers a query and, with ``REDIS_URL``, Redis answers PING."""
+    body: dict[str, str] = {"status": "ok", "database": "up"}
+    ready = True
     try:
         await connections.get("default").execute_query("SELECT 1")
     except Exception as exc:  # any failure means "not ready"; the reason is logged, not shown
         request.app.state.logger.warning("readyz: database unreachable: %s", type(exc).__name__)
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "up"})
+        body["database"], ready = "down", False
+    broker = current_broker()
+    if isinstance(broker, RedisBroker):
+        if await broker.ping():
+            body["redis"] = "up"
+        else:
+            request.app.state.logger.warning("readyz: redis unreachable")
+            body["redis"], ready = "down", False
+    if not ready:
+        body["status"] = "unavailable"
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@asynccontextmanager
+async def _redis_broker(url: str) -> AsyncIterator[RedisBroker]:
+    """This worker's one Redis pub/sub connection, installed as the process's broker."""
+    broker = RedisBroker(url)
+    await broker.start()
+    previous = current_broker()
+    use_broker(broker)
+    try:
+        yield broker
+    finally:
+        use_broker(previous)
+        await broker.aclose()
 
 
 def create_app(
@@ -78,9 +105,16 @@ def create_app(
             if manage_database and not Tortoise.is_inited():
                 config = tortoise_config(settings.database_url)
                 await stack.enter_async_context(RegisterTortoise(app, config=config))
+            if settings.redis_url:
+                await stack.enter_async_context(_redis_broker(settings.redis_url))
             if run_jobs:
+                timings = JobTimings(
+                    interval=settings.job_interval_seconds,
+                    outbox_delay=settings.outbox_delay_seconds,
+                    reconcile_after=settings.reconcile_after_seconds,
+                )
                 await stack.enter_async_context(
-                    background_jobs(gateways, interval=settings.job_interval_seconds)
+                    background_jobs(gateways, interval=timings.interval, timings=timings)
                 )
             yield
             sandbox = gateways.get("SANDBOX")

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     sandbox: bool | None = Field(None, alias="PAYQL_SANDBOX")
     sandbox_webhook_secret: str | None = Field(None, alias="PAYQL_SANDBOX_WEBHOOK_SECRET")
     job_interval_seconds: float = Field(2.0, alias="PAYQL_JOB_INTERVAL")
+    outbox_delay_seconds: float = Field(5.0, alias="PAYQL_OUTBOX_DELAY")
+    reconcile_after_seconds: float = Field(120.0, alias="PAYQL_RECONCILE_AFTER")
 
     stripe_secret_key: str | None = Field(None, alias="STRIPE_SECRET_KEY")
     stripe_publishable_key: str | None = Field(None, alias="STRIPE_PUBLISHABLE_KEY")

@@ -11,13 +11,19 @@ Rows left unpublished (a crash between commit and publish) stay in the outbox wi
 ``dispatched_at`` NULL for the outbox dispatcher to send.
 """
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from events.broker import current_broker
 from models.order import Order
 from models.records import OutboxEvent, PaymentEvent
+
+logger = logging.getLogger("payql.events")
 
 
 class EventBatch:
@@ -82,11 +88,39 @@ def topics_of(payload: dict[str, Any]) -> list[str]:
     return topics
 
 
-async def publish_outbox(rows: list[OutboxEvent]) -> None:
+async def publish_outbox(rows: list[OutboxEvent]) -> int:
+    """Publish ``rows`` and mark the ones that went out. A broker failure is logged, never
+    raised: the change is committed, and the dispatcher sends what is left later."""
     broker = current_broker()
+    sent: list[int] = []
     for row in rows:
-        for topic in topics_of(row.payload):
-            await broker.publish(topic, row.payload)
-    await OutboxEvent.filter(id__in=[row.id for row in rows], dispatched_at=None).update(
-        dispatched_at=datetime.now(UTC)
-    )
+        try:
+            for topic in topics_of(row.payload):
+                await broker.publish(topic, row.payload)
+        except Exception as exc:  # any broker failure: the outbox keeps the row
+            logger.warning("outbox %s not published (%s); the dispatcher will retry", row.id, exc)
+            break  # keep the order: later rows wait for this one
+        sent.append(row.id)
+    if sent:
+        await OutboxEvent.filter(id__in=sent, dispatched_at=None).update(
+            dispatched_at=datetime.now(UTC)
+        )
+    return len(sent)
+
+
+async def dispatch_outbox(*, now: datetime, older_than: timedelta, limit: int = 200) -> int:
+    """Re-publish outbox rows nobody dispatched ``older_than`` after their commit (the
+    worker died, or the broker was down). Rows are claimed with ``SELECT … FOR UPDATE SKIP
+    LOCKED`` (PostgreSQL), so workers running this at once never send a row twice at the
+    same time. Subscribers re-read state, so a rare duplicate is harmless."""
+    async with in_transaction():
+        rows = (
+            await OutboxEvent.filter(dispatched_at=None, created_at__lte=now - older_than)
+            .order_by("id")
+            .limit(limit)
+            .select_for_update(skip_locked=True)
+        )
+        if not rows:
+            return 0
+        await OutboxEvent.filter(id__in=[row.id for row in rows]).update(attempts=F("attempts") + 1)
+        return await publish_outbox(list(rows))

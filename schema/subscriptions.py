@@ -23,6 +23,7 @@ from schema.context import Info
 from schema.permissions import IsAuthenticated
 from schema.types import Order, Payment, PaymentEventType
 
+RESYNC = "resync"
 CLOSED_ORDER = (OrderStatus.REFUNDED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
 
 
@@ -56,11 +57,17 @@ class Subscription:
             if last in TERMINAL:
                 return
             async for message in messages:
-                target = message.get("to_status")
-                if not target or message.get("payment_id") != str(parsed) or target == last:
-                    continue
-                last = PaymentStatus(target)
-                row = await models.Payment.get(id=parsed)
+                if message.get("type") == RESYNC:  # the broker reconnected: re-read
+                    row = await models.Payment.get(id=parsed)
+                    if row.status == last:
+                        continue
+                    last = row.status
+                else:
+                    target = message.get("to_status")
+                    if not target or message.get("payment_id") != str(parsed) or target == last:
+                        continue
+                    last = PaymentStatus(target)
+                    row = await models.Payment.get(id=parsed)
                 info.context.fresh_loaders()
                 yield Payment(row=row, status_override=last)
                 if last in TERMINAL:
@@ -100,11 +107,28 @@ class Subscription:
         parsed = try_parse_id(workspace_id)
         if parsed is None or not actor.is_staff_of(parsed):
             raise _not_found("workspace")
+        floor = await _latest_event_id(parsed)  # history before the subscription is not sent
+        sent: set[int] = set()
         async with current_broker().subscribe(f"workspace:{parsed}") as messages:
             async for message in messages:
-                event = await models.PaymentEvent.get_or_none(id=message.get("event_id"))
-                if event is not None:
+                if message.get("type") == RESYNC:
+                    # The broker reconnected: send what was recorded meanwhile, from history.
+                    rows = await models.PaymentEvent.filter(
+                        workspace_id=parsed, id__gt=floor
+                    ).order_by("id")
+                else:
+                    found = await models.PaymentEvent.get_or_none(id=message.get("event_id"))
+                    rows = [found] if found is not None else []
+                for event in rows:
+                    if event.id in sent:  # re-dispatched by the outbox, or seen at resync
+                        continue
+                    sent.add(event.id)
                     yield PaymentEventType(row=event)
+
+
+async def _latest_event_id(workspace_id: UUID) -> int:
+    latest = await models.PaymentEvent.filter(workspace_id=workspace_id).order_by("-id").first()
+    return latest.id if latest is not None else 0
 
 
 async def _fresh_order(info: Info, order_id: UUID) -> Order:

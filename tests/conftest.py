@@ -29,6 +29,8 @@ from app.db import dialect_of, tortoise_config
 from app.gateways import build_registry
 from app.main import create_app
 from app.settings import Settings
+from events.broker import Broker, current_broker, use_broker
+from events.redis_broker import RedisBroker
 from gateways.sandbox import HttpWebhookSender, SandboxGateway
 from tests.helpers import GraphQLClient, LiveServer
 
@@ -66,6 +68,25 @@ async def orm(database_url: str) -> AsyncIterator[str]:
             await Tortoise._drop_databases()
         else:
             await Tortoise.close_connections()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def broker() -> AsyncIterator[Broker]:
+    """The in-memory broker, or with ``REDIS_URL`` set (as ``.ci/run`` does on PostgreSQL)
+    the Redis broker, for the whole session: every live-update test then goes through Redis."""
+    url = os.environ.get("REDIS_URL")
+    previous = current_broker()
+    if not url:
+        yield previous
+        return
+    redis_broker = RedisBroker(url)
+    await redis_broker.start()
+    use_broker(redis_broker)
+    try:
+        yield redis_broker
+    finally:
+        use_broker(previous)
+        await redis_broker.aclose()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Safe defaults: query limits, body size, masked errors, production switches, health."""
 
 import logging
+import socket
 from typing import Any
 
 import httpx
@@ -9,6 +10,8 @@ import strawberry
 
 from app.main import create_app
 from app.settings import Settings
+from events.broker import current_broker, use_broker
+from events.redis_broker import RedisBroker
 from schema.extensions import MaskUnexpectedErrors
 from tests.conftest import SECRET
 from tests.helpers import GraphQLClient
@@ -116,7 +119,27 @@ async def test_production_turns_off_graphiql_introspection_and_suggestions(db: s
 async def test_health_and_readiness(api: GraphQLClient) -> None:
     assert (await api.http.get("/healthz")).json() == {"status": "ok"}
     ready = await api.http.get("/readyz")
-    assert (ready.status_code, ready.json()) == (200, {"status": "ok", "database": "up"})
+    expected = {"status": "ok", "database": "up"}
+    if isinstance(current_broker(), RedisBroker):
+        expected["redis"] = "up"
+    assert (ready.status_code, ready.json()) == (200, expected)
+
+
+async def test_readiness_fails_when_redis_is_unreachable(api: GraphQLClient) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there
+    down = RedisBroker(f"redis://127.0.0.1:{port}/0")
+    previous = current_broker()
+    use_broker(down)
+    try:
+        ready = await api.http.get("/readyz")
+    finally:
+        use_broker(previous)
+        await down.aclose()
+
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "database": "up", "redis": "down"}
 
 
 def _client(settings: Settings) -> httpx.AsyncClient:

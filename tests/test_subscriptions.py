@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from events.broker import MemoryBroker, current_broker
+from events.redis_broker import RedisBroker
 from models import Payment
 from tests.helpers import (
     CREATE_ORDER,
@@ -69,9 +70,11 @@ def _statuses(received: list[tuple[str, Any]], field: str) -> list[Any]:
 async def _subscribed(topic: str, count: int = 1) -> None:
     """Wait until the server has registered ``count`` subscribers on ``topic``."""
     broker = current_broker()
-    assert isinstance(broker, MemoryBroker)
+    assert isinstance(broker, MemoryBroker | RedisBroker)
     for _ in range(500):
-        if broker.subscriber_count(topic) >= count:
+        if broker.subscriber_count(topic) >= count and (
+            not isinstance(broker, RedisBroker) or broker.listening(topic)
+        ):
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"nobody subscribed to {topic}")

@@ -1,0 +1,191 @@
+"""The Redis broker: one Redis subscription per worker process, fanned out in-process.
+
+    publish ──► PUBLISH payql:<topic>  (any worker, any host)
+    Redis  ──► this worker's single pub/sub connection ──► MemoryBroker ──► its websockets
+
+Never one Redis connection per websocket: a worker holds one connection for publishing and
+one for its subscriptions, whatever the number of clients. The reader task reconnects with
+exponential backoff (0.1 s → 5 s) when Redis goes away, subscribes again to every topic that
+still has local subscribers, and then sends each of them a ``{"type": "resync"}`` message:
+subscriptions re-read current state, so a message missed while Redis was away cannot leave
+a screen stale. ``publish`` raises when Redis is unreachable; the caller leaves the outbox
+row undispatched and the dispatcher sends it later.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from events.broker import MemoryBroker, Message
+
+logger = logging.getLogger("payql.events.redis")
+
+PREFIX = "payql:"
+CONTROL = PREFIX + "_control"  # always subscribed, so the reader has a subscription to read
+RESYNC: Message = {"type": "resync"}
+CONFIRM_TIMEOUT = 5.0
+MAX_BACKOFF = 5.0
+
+
+class RedisBroker:
+    """Broker over Redis pub/sub (``REDIS_URL``). Call :meth:`start` before use."""
+
+    def __init__(self, url: str) -> None:
+        self._publisher: Redis = Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+        )
+        self._subscriber: Redis = Redis.from_url(
+            url, socket_connect_timeout=2, health_check_interval=30
+        )
+        self._local = MemoryBroker()
+        self._pubsub: PubSub | None = None
+        self._confirmed: dict[str, asyncio.Event] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="payql-redis-broker")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._close_pubsub()
+        await self._publisher.aclose()
+        await self._subscriber.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._publisher.ping())
+        except (RedisError, OSError):
+            return False
+
+    # ------------------------------------------------------------------ Broker
+    async def publish(self, topic: str, message: Message) -> None:
+        """:raises RedisError: Redis is unreachable (the outbox keeps the event)."""
+        await self._publisher.publish(PREFIX + topic, json.dumps(message, default=str))
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Message]]:
+        async with self._local.subscribe(topic) as messages:
+            await self._listen(topic)
+            try:
+                yield messages
+            finally:
+                if self._local.subscriber_count(topic) <= 1:  # we are the last one here
+                    await self._unlisten(topic)
+
+    def subscriber_count(self, topic: str) -> int:
+        return self._local.subscriber_count(topic)
+
+    def listening(self, topic: str) -> bool:
+        """True once Redis confirmed this worker's subscription to ``topic``."""
+        event = self._confirmed.get(PREFIX + topic)
+        return event is not None and event.is_set()
+
+    # ------------------------------------------------------------------ internals
+    async def _listen(self, topic: str) -> None:
+        channel = PREFIX + topic
+        event = self._confirmed.get(channel)
+        if event is None:
+            event = self._confirmed[channel] = asyncio.Event()
+            pubsub = self._pubsub
+            if pubsub is not None:
+                with suppress(RedisError, OSError):  # the reader reconnects and resubscribes
+                    await pubsub.subscribe(channel)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), CONFIRM_TIMEOUT)
+
+    async def _unlisten(self, topic: str) -> None:
+        channel = PREFIX + topic
+        self._confirmed.pop(channel, None)
+        pubsub = self._pubsub
+        if pubsub is not None:
+            with suppress(RedisError, OSError):
+                await pubsub.unsubscribe(channel)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            try:
+                await self._connect()
+                if not first:
+                    self.reconnects += 1
+                    await self._resync()
+                first = False
+                backoff = 0.1
+                await self._read_forever()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self.connected.clear()
+                for event in self._confirmed.values():
+                    event.clear()
+                await self._close_pubsub()
+                logger.warning("redis pub/sub lost (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _connect(self) -> None:
+        pubsub = self._subscriber.pubsub()
+        channels = [CONTROL, *self._confirmed]
+        await pubsub.subscribe(*channels)
+        self._pubsub = pubsub
+        pending = set(channels)
+        deadline = asyncio.get_running_loop().time() + CONFIRM_TIMEOUT
+        while pending and asyncio.get_running_loop().time() < deadline:
+            message = await pubsub.get_message(timeout=0.5)
+            if message is not None:
+                await self._handle(message)
+                if message["type"] == "subscribe":
+                    pending.discard(_text(message["channel"]))
+        self.connected.set()
+
+    async def _read_forever(self) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            raise RedisError("not connected")
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is not None:
+                await self._handle(message)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        channel = _text(message["channel"])
+        if message["type"] == "subscribe":
+            event = self._confirmed.get(channel)
+            if event is not None:
+                event.set()
+            return
+        if message["type"] != "message" or not channel.startswith(PREFIX):
+            return
+        try:
+            payload = json.loads(message["data"])
+        except (TypeError, ValueError):
+            logger.warning("ignoring a malformed message on %s", channel)
+            return
+        await self._local.publish(channel[len(PREFIX) :], payload)
+
+    async def _resync(self) -> None:
+        for channel in list(self._confirmed):
+            await self._local.publish(channel[len(PREFIX) :], dict(RESYNC))
+
+    async def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -2,6 +2,7 @@
 
 from app.settings import Settings
 from gateways.base import Gateway
+from gateways.paystack import PaystackGateway
 from gateways.registry import GatewayRegistry
 from gateways.sandbox import HttpWebhookSender, SandboxGateway, WebhookSender
 from gateways.stripe import StripeGateway
@@ -29,5 +30,15 @@ def build_registry(
             timeout=settings.stripe_timeout_seconds,
             max_network_retries=settings.stripe_max_network_retries,
             send_refund_reason=settings.stripe_send_refund_reason,
+        )
+    public = settings.public_url.rstrip("/")
+    timeout = settings.gateway_timeout_seconds
+    if settings.paystack_secret_key:
+        gateways["PAYSTACK"] = PaystackGateway(
+            secret_key=settings.paystack_secret_key,
+            public_key=settings.paystack_public_key,
+            return_url=f"{public}/payments/return/paystack",
+            api_base=settings.paystack_api_base,
+            timeout=timeout,
         )
     return GatewayRegistry(gateways)

@@ -334,9 +334,10 @@ async def _call_gateway(
         result = await gateway.create_payment(request)
     except (GatewayDeclined, GatewayBadRequest) as exc:
         result = _failed(exc)
-    except GatewayOutcomeUnknown:
-        # A timeout is not a failure: the charge may exist. Reconciliation asks later.
-        result = PaymentResult(state=GatewayState.PROCESSING, reference="")
+    except GatewayOutcomeUnknown as exc:
+        # A timeout is not a failure: the charge may exist. Reconciliation asks later (by
+        # the reference, when the gateway's reference is known before it answers).
+        result = PaymentResult(state=GatewayState.PROCESSING, reference=exc.reference)
     await apply_gateway_event(
         gateway_name=gateway.name,
         result=result,

@@ -16,6 +16,7 @@ from graphql import GraphQLError
 import models
 from events.broker import current_broker
 from models.enums import OrderStatus, PaymentStatus
+from models.states import can_transition
 from resolvers.ids import try_parse_id
 from resolvers.payments import TERMINAL
 from resolvers.visibility import visible_order, visible_payment
@@ -64,8 +65,10 @@ class Subscription:
                     last = row.status
                 else:
                     target = message.get("to_status")
-                    if not target or message.get("payment_id") != str(parsed) or target == last:
+                    if not target or message.get("payment_id") != str(parsed):
                         continue
+                    if not can_transition(last, PaymentStatus(target)):
+                        continue  # a late or re-dispatched message: never show a step back
                     last = PaymentStatus(target)
                     row = await models.Payment.get(id=parsed)
                 info.context.fresh_loaders()

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 from uuid import uuid4
 
 import pytest
@@ -137,15 +138,63 @@ async def _stripe(localstripe: str) -> AsyncIterator[Harness]:
     await gateway.aclose()
 
 
-HARNESSES = ["SANDBOX", "STRIPE"]
+class RedirectFake(Protocol):
+    """What each redirect gateway's fake (tests/fake_<name>.py) offers the contract."""
+
+    secrets: tuple[str, ...]
+
+    def gateway(self, return_url: str = ...) -> Any: ...
+    def buyer_pays(self, reference: str) -> None: ...
+    def buyer_fails(self, reference: str) -> None: ...
+    def signed_payment_webhook(self, reference: str) -> tuple[bytes, dict[str, str]]: ...
+
+
+async def _redirect(fake: RedirectFake, **options: Any) -> AsyncIterator[Harness]:
+    """A redirect gateway over its documented-shape fake: the buyer decides on the page."""
+    gateway = fake.gateway()
+
+    def buyer(reference: str, pays: bool) -> None:
+        (fake.buyer_pays if pays else fake.buyer_fails)(reference)
+
+    async def nothing() -> None:
+        return None
+
+    async def signed_event(payment: PaymentResult, payment_id: str) -> tuple[bytes, dict[str, str]]:
+        return fake.signed_payment_webhook(payment.reference)
+
+    yield Harness(
+        gateway=gateway,
+        unknown_token="pm_card_visa",  # redirect gateways take no token at all
+        settle=nothing,
+        signed_event=signed_event,
+        secrets=fake.secrets,
+        buyer=buyer,
+        cancels_undecided=False,
+        **options,
+    )
+    await gateway.aclose()
+
+
+def _paystack() -> AsyncIterator[Harness]:
+    from tests.fake_paystack import FakePaystack
+
+    return _redirect(FakePaystack())
+
+
+REDIRECT_HARNESSES: dict[str, Callable[[], AsyncIterator[Harness]]] = {
+    "PAYSTACK": _paystack,
+}
+HARNESSES = ["SANDBOX", "STRIPE", *REDIRECT_HARNESSES]
 
 
 @pytest.fixture(params=HARNESSES)
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     if request.param == "SANDBOX":
         source = _sandbox()
-    else:
+    elif request.param == "STRIPE":
         source = _stripe(request.getfixturevalue("localstripe"))
+    else:
+        source = REDIRECT_HARNESSES[request.param]()
     harness = await anext(source)
     yield harness
     await anext(source, None)

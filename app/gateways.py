@@ -3,6 +3,7 @@
 from app.settings import Settings
 from gateways.base import Gateway
 from gateways.paystack import PaystackGateway
+from gateways.razorpay import RazorpayGateway
 from gateways.registry import GatewayRegistry
 from gateways.sandbox import HttpWebhookSender, SandboxGateway, WebhookSender
 from gateways.stripe import StripeGateway
@@ -39,6 +40,16 @@ def build_registry(
             public_key=settings.paystack_public_key,
             return_url=f"{public}/payments/return/paystack",
             api_base=settings.paystack_api_base,
+            timeout=timeout,
+        )
+    if settings.razorpay_key_id and settings.razorpay_key_secret:
+        gateways["RAZORPAY"] = RazorpayGateway(
+            key_id=settings.razorpay_key_id,
+            key_secret=settings.razorpay_key_secret,
+            webhook_secret=settings.razorpay_webhook_secret,
+            return_url=f"{public}/payments/return/razorpay",
+            checkout_url=f"{public}/payments/checkout/razorpay",
+            api_base=settings.razorpay_api_base,
             timeout=timeout,
         )
     return GatewayRegistry(gateways)

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from gateways.base import GatewayNotSupported, InvalidWebhook
 from gateways.registry import GatewayRegistry
-from models.enums import PaymentStatus
+from models.enums import OrderStatus, PaymentStatus
 from models.order import Order
 from models.payment import Payment
 from resolvers.returns import ReturnNotFound, complete_return
@@ -73,6 +73,8 @@ async def checkout_page(request: Request) -> Response:
     ):
         return JSONResponse({"error": "no payment awaiting checkout"}, status_code=404)
     order = await Order.get(id=payment.order_id)
+    if order.status is not OrderStatus.PENDING:  # expired or cancelled meanwhile
+        return JSONResponse({"error": "the order is no longer payable"}, status_code=404)
     html = render(
         reference=payment.reference,
         amount=payment.amount,

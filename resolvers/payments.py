@@ -218,6 +218,14 @@ async def apply_gateway_event(
             if target is PaymentStatus.SUCCEEDED:
                 refund = await credit_order(order, payment, events, now)
             failed_now = target is PaymentStatus.FAILED
+        elif target is PaymentStatus.SUCCEEDED:
+            # The gateway took money for an attempt payql already closed (a late capture
+            # after a failure). Not credited automatically: loud, for a person to refund.
+            logger.error(
+                "payment %s: gateway reports SUCCEEDED after %s; check and refund by hand",
+                payment.id,
+                payment.status,
+            )
         elif target != payment.status:
             logger.info(
                 "payment %s: ignored %s -> %s (late or out of order)",

@@ -181,6 +181,12 @@ def _paystack() -> AsyncIterator[Harness]:
     return _redirect(FakePaystack())
 
 
+def _flutterwave() -> AsyncIterator[Harness]:
+    from tests.fake_flutterwave import FakeFlutterwave
+
+    return _redirect(FakeFlutterwave())
+
+
 def _razorpay() -> AsyncIterator[Harness]:
     from tests.fake_razorpay import FakeRazorpay
 
@@ -189,6 +195,7 @@ def _razorpay() -> AsyncIterator[Harness]:
 
 REDIRECT_HARNESSES: dict[str, Callable[[], AsyncIterator[Harness]]] = {
     "PAYSTACK": _paystack,
+    "FLUTTERWAVE": _flutterwave,
     "RAZORPAY": _razorpay,
 }
 HARNESSES = ["SANDBOX", "STRIPE", *REDIRECT_HARNESSES]

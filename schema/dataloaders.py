@@ -48,9 +48,6 @@ class Loaders:
     refunds_by_order_id: DataLoader[UUID, list[Refund]] = field(
         default_factory=lambda: _many_by(Refund, "order_id", "created_at")
     )
-    refunds_by_payment_id: DataLoader[UUID, list[Refund]] = field(
-        default_factory=lambda: _many_by(Refund, "payment_id", "created_at")
-    )
     disputes_by_order_id: DataLoader[UUID, list[Dispute]] = field(
         default_factory=lambda: _many_by(Dispute, "order_id", "created_at")
     )

@@ -29,7 +29,7 @@ from gateways.base import (
     PaymentRequest,
     PaymentResult,
 )
-from gateways.registry import GatewayRegistry
+from gateways.registry import NO_GATEWAY, GatewayRegistry
 from models.catalog import Product
 from models.enums import OrderStatus, PaymentStatus, RefundReason
 from models.order import Order, OrderItem
@@ -479,6 +479,23 @@ async def credit_order(
             reason=RefundReason.ORDER_EXPIRED,
             description=f"Automatic: the order was {order.status.value.lower()} before the "
             "payment succeeded and its seats are gone.",
+            requested_by=None,
+            events=events,
+        )
+    excess = min(paid - order.amount_refunded - order.total, payment.amount)
+    if refund is None and excess > 0 and payment.gateway not in NO_GATEWAY:
+        # A gateway took more than the order costs (it was paid meanwhile: staff cash, a
+        # second attempt): give the excess back instead of keeping a double charge.
+        logger.warning(
+            "payment %s overpays order %s by %d: refunding it", payment.id, order.id, excess
+        )
+        locked = await Payment.filter(id=payment.id).get()
+        refund = await reserve_refund(
+            locked,
+            order,
+            amount=excess,
+            reason=RefundReason.DUPLICATE,
+            description="Automatic: the order was already paid when this payment succeeded.",
             requested_by=None,
             events=events,
         )

@@ -260,3 +260,49 @@ async def test_a_late_success_is_refunded_when_the_seats_are_gone(api: GraphQLCl
     assert refund.status is RefundStatus.SUCCEEDED
     assert refund.amount == 5000
     assert (await Product.get(id=item.id)).held == 2
+
+
+async def test_a_gateway_success_after_cash_covered_the_order_is_given_back(
+    api: GraphQLClient,
+) -> None:
+    _, _, order_id = await _order(api)  # total 5000
+    api.sandbox.processing_delay = 0.3
+    started = await api(
+        PAY,
+        {
+            "input": {
+                "orderId": order_id,
+                "gateway": "SANDBOX",
+                "paymentMethodToken": "pm_card_processing",
+            }
+        },
+        as_user=BUYER,
+    )
+    cash = await _manual(api, order_id, 5000, reference="till 1")  # paid at the desk meanwhile
+    await api.sandbox.drain()  # …and then the card payment succeeds too
+    await api.sandbox.drain()  # the automatic refund's own webhook
+
+    assert started.data["initiatePayment"]["payment"]["status"] == "PROCESSING"
+    assert cash["errors"] == []
+    card = await Payment.get(id=started.data["initiatePayment"]["payment"]["id"])
+    refund = await Refund.get(payment_id=card.id)
+    order = await Order.get(id=order_id)
+    assert card.status is PaymentStatus.SUCCEEDED
+    assert (refund.reason, refund.status, refund.amount) == (
+        RefundReason.DUPLICATE,
+        RefundStatus.SUCCEEDED,
+        5000,
+    )
+    assert (order.status, order.amount_paid, order.amount_refunded) == (
+        OrderStatus.PAID,
+        10000,
+        5000,
+    )
+
+
+async def test_staffs_explicit_overpayment_is_not_refunded(api: GraphQLClient) -> None:
+    _, _, order_id = await _order(api)
+
+    await _manual(api, order_id, 6000, allowOverpayment=True)
+
+    assert await Refund.all().count() == 0

@@ -155,8 +155,14 @@ async def test_a_card_payment_whose_answer_is_lost_is_paid_by_the_signed_webhook
     assert paid["errors"] == []
     assert paid["payment"]["status"] == "PROCESSING"  # unknown is never FAILED
     await _eventually(lambda: _is(order_id, OrderStatus.PAID))
-
     payment = await Payment.get(id=paid["payment"]["id"])
+
+    async def webhook_processed() -> bool:  # marked processed just after it is applied
+        return await WebhookEvent.filter(
+            gateway="STRIPE", processed=True, raw_body__contains=payment.reference or "-"
+        ).exists()
+
+    await _eventually(webhook_processed)
     assert payment.status is PaymentStatus.SUCCEEDED
     assert (payment.reference or "").startswith("pi_")
     webhook = await WebhookEvent.get(  # other tests' deliveries may arrive here too

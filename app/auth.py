@@ -5,7 +5,9 @@ Workspace roles are not in the token: they are Membership rows, so revoking staf
 takes effect at once.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -13,6 +15,7 @@ from app.settings import Settings
 from resolvers.actor import Principal
 
 LEEWAY_SECONDS = 30
+VERIFIED_CACHE_SIZE = 4096
 
 
 class InvalidToken(Exception):
@@ -30,20 +33,33 @@ def issue_token(
     return jwt.encode(claims, settings.signing_secret, algorithm="HS256")
 
 
-def decode_token(settings: Settings, token: str) -> Principal:
+def decode_token(settings: Settings, token: str, *, now: float | None = None) -> Principal:
     """Verify ``token`` and return its principal.
+
+    A verified token is remembered (up to :data:`VERIFIED_CACHE_SIZE` of them, keyed by the
+    key and the token) with its expiry, which is checked again on every use: a client
+    sends the same token with every request, and checking its signature costs more than
+    the rest of authentication. Failures are never remembered.
 
     :raises InvalidToken: bad signature, wrong algorithm, expired, or no email claim.
     """
     if settings.jwt_public_key:
-        key, algorithms = settings.jwt_public_key, ["RS256"]
+        key, algorithm = settings.jwt_public_key, "RS256"
     else:
-        key, algorithms = settings.signing_secret, ["HS256"]
+        key, algorithm = settings.signing_secret, "HS256"
+    principal, expires = _verified(key, algorithm, token)
+    if expires + LEEWAY_SECONDS < (time.time() if now is None else now):
+        raise InvalidToken("ExpiredSignatureError")
+    return principal
+
+
+@lru_cache(maxsize=VERIFIED_CACHE_SIZE)
+def _verified(key: str, algorithm: str, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
             key,
-            algorithms=algorithms,
+            algorithms=[algorithm],
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp"]},
         )
@@ -52,7 +68,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
     email = claims.get("email") or claims.get("sub")
     if not isinstance(email, str) or "@" not in email:
         raise InvalidToken("no email claim")
-    return Principal(email=email.strip().lower(), is_admin=claims.get("admin") is True)
+    principal = Principal(email=email.strip().lower(), is_admin=claims.get("admin") is True)
+    return principal, float(claims["exp"])
 
 
 def principal_from_header(settings: Settings, header: str | None) -> Principal | None:

@@ -77,8 +77,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         ws="websockets-sansio",
+        # Off by default: payql's frames are a few hundred bytes, and a compressor costs
+        # about 45 KiB per open websocket (bench/README.md, scenario g).
+        ws_per_message_deflate=settings.ws_deflate,
         proxy_headers=True,
         log_level="info",
+        access_log=settings.access_log,
     )
     return 0
 

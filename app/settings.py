@@ -50,6 +50,8 @@ class Settings(BaseSettings):
 
     sandbox: bool | None = Field(None, alias="PAYQL_SANDBOX")
     sandbox_webhook_secret: str | None = Field(None, alias="PAYQL_SANDBOX_WEBHOOK_SECRET")
+    access_log: bool = Field(True, alias="PAYQL_ACCESS_LOG")
+    ws_deflate: bool = Field(False, alias="PAYQL_WS_DEFLATE")
     job_interval_seconds: float = Field(2.0, alias="PAYQL_JOB_INTERVAL")
     outbox_delay_seconds: float = Field(5.0, alias="PAYQL_OUTBOX_DELAY")
     reconcile_after_seconds: float = Field(120.0, alias="PAYQL_RECONCILE_AFTER")

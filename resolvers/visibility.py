@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models.enums import OrderStatus
 from models.order import Order
 from models.payment import Payment, Refund
-from resolvers.actor import Actor
+from models.prepared import PreparedQuery
+from models.workspace import Membership
+from resolvers.actor import Actor, Principal
 from resolvers.errors import InvalidInput
 
 MAX_PAGE_SIZE = 100
@@ -36,8 +38,40 @@ async def visible_order(actor: Actor, order_id: UUID) -> Order | None:
     return await visible_orders(actor).filter(id=order_id).first()
 
 
-async def visible_order_by_number(actor: Actor, number: str) -> Order | None:
-    return await visible_orders(actor).filter(number=number.strip().upper()).first()
+def _readable_orders(user_id: UUID) -> QuerySet[Order]:
+    """A non-admin's orders with the memberships as a subquery (no roles loaded)."""
+    staff_of = Membership.filter(user_id=user_id).values("workspace_id")
+    return Order.filter(Q(customer_id=user_id) | Q(workspace_id__in=Subquery(staff_of)))
+
+
+_readable_by_id = PreparedQuery(
+    Order,
+    lambda user_id, order_id: _readable_orders(user_id).filter(id=order_id),
+    user_id=UUID,
+    order_id=UUID,
+)
+_readable_by_number = PreparedQuery(
+    Order,
+    lambda user_id, number: _readable_orders(user_id).filter(number=number),
+    user_id=UUID,
+    number=str,
+)
+
+
+async def readable_order(principal: Principal, order_id: UUID) -> Order | None:
+    """What :func:`visible_order` finds, for a principal whose roles are not loaded: one
+    prepared statement (the hot path of ``order(id)``; use cases that act on an order
+    load the actor instead)."""
+    if principal.is_admin:
+        return await Order.get_or_none(id=order_id)
+    return await _readable_by_id.first(user_id=principal.user_id, order_id=order_id)
+
+
+async def readable_order_by_number(principal: Principal, number: str) -> Order | None:
+    number = number.strip().upper()
+    if principal.is_admin:
+        return await Order.get_or_none(number=number)
+    return await _readable_by_number.first(user_id=principal.user_id, number=number)
 
 
 @dataclass(frozen=True, slots=True)

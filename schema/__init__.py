@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -57,11 +58,18 @@ def build_schema(
     """The schema with its safety extensions (limits, caches, masking)."""
     # Factories, not instances: Strawberry builds fresh extensions for every operation
     # (the parser and validation caches are module-level, so they still persist).
+    # The depth and alias rules are built once: each QueryDepthLimiter/MaxAliasesLimiter
+    # makes a new rule class, and the validation cache is keyed by the rule classes, so
+    # per-operation limiters would miss the cache every time (validation then costs
+    # more than the whole rest of a request).
+    limits = (
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    )
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: AddValidationRules(list(limits)),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         MaskUnexpectedErrors,
     ]

@@ -44,6 +44,12 @@ class Context:
     def now(self) -> datetime:
         return self.clock()
 
+    def authenticated(self) -> Principal:
+        """The verified principal (guarded by IsAuthenticated first); no query."""
+        if self.principal is None:
+            raise PermissionError("not authenticated")
+        return self.principal
+
     async def actor(self) -> Actor:
         """The authenticated actor with roles loaded (one query, cached per context)."""
         if self.principal is None:

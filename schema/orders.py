@@ -60,12 +60,12 @@ class OrderQuery:
         id: Annotated[strawberry.ID | None, strawberry.argument(description="Order id.")] = None,
         number: Annotated[str | None, strawberry.argument(description="Order number.")] = None,
     ) -> Order | None:
-        actor = await info.context.actor()
+        principal = info.context.authenticated()
         if id is not None:
             order_id = try_parse_id(id)
-            row = await visibility.visible_order(actor, order_id) if order_id else None
+            row = await visibility.readable_order(principal, order_id) if order_id else None
         elif number is not None:
-            row = await visibility.visible_order_by_number(actor, number)
+            row = await visibility.readable_order_by_number(principal, number)
         else:
             raise GraphQLError("give id or number", extensions={"code": "BAD_USER_INPUT"})
         return Order(row=row) if row is not None else None

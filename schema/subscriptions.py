@@ -15,6 +15,7 @@ from graphql import GraphQLError
 
 import models
 from events.broker import current_broker
+from events.history import recorded_event
 from models.enums import OrderStatus, PaymentStatus
 from models.states import can_transition
 from resolvers.ids import try_parse_id
@@ -120,7 +121,8 @@ class Subscription:
                         workspace_id=parsed, id__gt=floor
                     ).order_by("id")
                 else:
-                    found = await models.PaymentEvent.get_or_none(id=message.get("event_id"))
+                    event_id = message.get("event_id")
+                    found = await recorded_event(event_id) if isinstance(event_id, int) else None
                     rows = [found] if found is not None else []
                 for event in rows:
                     if event.id in sent:  # re-dispatched by the outbox, or seen at resync

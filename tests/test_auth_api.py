@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import pytest
 
 from models.enums import Role
 from tests.helpers import (
@@ -59,6 +60,27 @@ async def test_bad_tokens_are_unauthenticated(api: GraphQLClient) -> None:
         assert token not in str(result.body)  # never echo the token
 
 
+async def test_a_remembered_token_still_expires(api: GraphQLClient) -> None:
+    """Verified tokens are cached; expiry is checked on every use, and the cache is per key."""
+    from app.auth import LEEWAY_SECONDS, InvalidToken, decode_token
+    from app.settings import Settings
+
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    token = jwt.encode(
+        {"sub": "cached@example.com", "exp": expires}, api.settings.signing_secret, "HS256"
+    )
+    assert decode_token(api.settings, token).email == "cached@example.com"
+    assert decode_token(api.settings, token).email == "cached@example.com"  # from the cache
+
+    later = expires.timestamp() + LEEWAY_SECONDS + 1
+    with pytest.raises(InvalidToken, match="ExpiredSignatureError"):
+        decode_token(api.settings, token, now=later)
+
+    other = Settings(PAYQL_JWT_SECRET="another-secret-" + "x" * 32)
+    with pytest.raises(InvalidToken, match="InvalidSignatureError"):
+        decode_token(other, token)
+
+
 async def test_non_bearer_header_is_unauthenticated(api: GraphQLClient) -> None:
     response = await api.http.post(
         "/graphql", json={"query": ME}, headers={"Authorization": "Basic dXNlcjpwYXNz"}
@@ -95,6 +117,33 @@ async def test_someone_elses_order_looks_like_no_order(api: GraphQLClient) -> No
     assert by_number.data["order"] == mine
     assert by_other.body == missing.body == malformed.body == by_other_number.body
     assert by_other.body == {"data": {"order": None}}
+
+
+async def test_one_order_is_scoped_like_the_list(api: GraphQLClient) -> None:
+    """order(id|number) reads with one prepared statement; it must see what orders sees."""
+    from models import Membership
+
+    acme = await make_workspace("acme")
+    globex = await make_workspace("globex")
+    await make_product(acme)
+    await make_product(globex)
+    staff = await make_staff("staff@acme.test", acme)
+    in_acme = await _order(api, "alice@example.com", "acme")
+    in_globex = await _order(api, "alice@example.com", "globex")
+
+    async def sees(email: str, order: dict[str, str], admin: bool = False) -> bool:
+        by_id = await api(ORDER, {"id": order["id"]}, as_user=email, admin=admin)
+        by_number = await api(ORDER, {"number": order["number"]}, as_user=email, admin=admin)
+        assert by_id.data["order"] == by_number.data["order"]
+        return bool(by_id.data["order"] == order)
+
+    assert await sees("staff@acme.test", in_acme)
+    assert not await sees("staff@acme.test", in_globex)
+    assert await sees("root@payql.test", in_globex, admin=True)
+    assert not await sees("bob@example.com", in_acme)
+
+    await Membership.filter(user_id=staff.id).delete()  # access revoked: at once
+    assert not await sees("staff@acme.test", in_acme)
 
 
 async def test_orders_are_scoped_to_customer_staff_and_admin(api: GraphQLClient) -> None:

@@ -413,6 +413,13 @@ class SandboxGateway:
         while self._deliveries:
             await asyncio.gather(*list(self._deliveries), return_exceptions=True)
 
+    async def aclose(self) -> None:
+        """Deliver what was promised, then close the webhook sender's connections."""
+        await self.drain()
+        close = getattr(self.sender, "aclose", None)
+        if close is not None:
+            await close()
+
     def _mac(self, payload: str) -> str:
         return hmac.new(self._secret.encode(), payload.encode(), hashlib.sha256).hexdigest()[:32]
 

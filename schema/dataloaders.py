@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 from uuid import UUID
 
@@ -33,30 +33,42 @@ def _many_by(model: type[M], column: str, order: str) -> DataLoader[UUID, list[M
     return DataLoader(load_fn=load)
 
 
-@dataclass
 class Loaders:
-    workspace_by_id: DataLoader[UUID, Workspace | None] = field(
-        default_factory=lambda: _by_id(Workspace)
-    )
-    user_by_id: DataLoader[UUID, User | None] = field(default_factory=lambda: _by_id(User))
-    items_by_order_id: DataLoader[UUID, list[OrderItem]] = field(
-        default_factory=lambda: _many_by(OrderItem, "order_id", "created_at")
-    )
-    payments_by_order_id: DataLoader[UUID, list[Payment]] = field(
-        default_factory=lambda: _many_by(Payment, "order_id", "attempt")
-    )
-    refunds_by_order_id: DataLoader[UUID, list[Refund]] = field(
-        default_factory=lambda: _many_by(Refund, "order_id", "created_at")
-    )
-    disputes_by_order_id: DataLoader[UUID, list[Dispute]] = field(
-        default_factory=lambda: _many_by(Dispute, "order_id", "created_at")
-    )
-    disputes_by_payment_id: DataLoader[UUID, list[Dispute]] = field(
-        default_factory=lambda: _many_by(Dispute, "payment_id", "created_at")
-    )
-    events_by_order_id: DataLoader[UUID, list[PaymentEvent]] = field(
-        default_factory=lambda: _many_by(PaymentEvent, "order_id", "id")
-    )
-    products_by_workspace_id: DataLoader[UUID, list[Product]] = field(
-        default_factory=lambda: _many_by(Product, "workspace_id", "created_at")
-    )
+    """One context's loaders, each built on first use: a request or an idle websocket
+    that needs none of them pays for none (thousands of dashboards stay small)."""
+
+    @cached_property
+    def workspace_by_id(self) -> DataLoader[UUID, Workspace | None]:
+        return _by_id(Workspace)
+
+    @cached_property
+    def user_by_id(self) -> DataLoader[UUID, User | None]:
+        return _by_id(User)
+
+    @cached_property
+    def items_by_order_id(self) -> DataLoader[UUID, list[OrderItem]]:
+        return _many_by(OrderItem, "order_id", "created_at")
+
+    @cached_property
+    def payments_by_order_id(self) -> DataLoader[UUID, list[Payment]]:
+        return _many_by(Payment, "order_id", "attempt")
+
+    @cached_property
+    def refunds_by_order_id(self) -> DataLoader[UUID, list[Refund]]:
+        return _many_by(Refund, "order_id", "created_at")
+
+    @cached_property
+    def disputes_by_order_id(self) -> DataLoader[UUID, list[Dispute]]:
+        return _many_by(Dispute, "order_id", "created_at")
+
+    @cached_property
+    def disputes_by_payment_id(self) -> DataLoader[UUID, list[Dispute]]:
+        return _many_by(Dispute, "payment_id", "created_at")
+
+    @cached_property
+    def events_by_order_id(self) -> DataLoader[UUID, list[PaymentEvent]]:
+        return _many_by(PaymentEvent, "order_id", "id")
+
+    @cached_property
+    def products_by_workspace_id(self) -> DataLoader[UUID, list[Product]]:
+        return _many_by(Product, "workspace_id", "created_at")

@@ -82,6 +82,9 @@ def payql_env(stack: Stack, port: int) -> dict[str, str]:
         PAYQL_SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET,
         PAYQL_PUBLIC_URL=f"http://127.0.0.1:{port}",
         PAYQL_ACCESS_LOG="false",
+        # The seeded PROCESSING payments wait for the webhook scenario on purpose; without
+        # this the reconciliation job would start asking the sandbox about them mid-run.
+        PAYQL_RECONCILE_AFTER="3600",
         PYTHONUNBUFFERED="1",
     )
     env.pop("REDIS_URL", None)

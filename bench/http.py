@@ -6,6 +6,7 @@ connection, ``Content-Length`` or chunked responses, ``Connection: close`` honou
 """
 
 import asyncio
+import time
 
 
 class HttpError(Exception):
@@ -19,6 +20,7 @@ class Connection:
         self.reader = reader
         self.writer = writer
         self.reusable = True
+        self.idle_since = time.monotonic()
 
     @classmethod
     async def open(cls, host: str, port: int) -> "Connection":
@@ -44,6 +46,7 @@ class Connection:
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             self.reusable = False
             raise HttpError(type(exc).__name__) from None
+        self.idle_since = time.monotonic()
         return status, body
 
     def _parse_head(self, head: bytes) -> tuple[int, int | None, bool]:

@@ -28,6 +28,7 @@ from bench.http import Connection, HttpError, build_request
 from bench.webhooks import signed_request, succeeded_event
 
 TICKS = os.sysconf("SC_CLK_TCK")
+KEEP_ALIVE_REUSE = 2.0  # seconds an idle connection is reused for (uvicorn keeps 5)
 CREATE_ORDER = (
     "mutation C($input: CreateOrderInput!) { createOrder(input: $input) "
     "{ order { id total { amount } } errors { code message } } }"
@@ -126,7 +127,14 @@ class LoadGenerator:
 
     # ------------------------------------------------------------------ one request
     async def _connection(self) -> Connection:
-        return self.idle.pop() if self.idle else await Connection.open(self.host, self.port)
+        while self.idle:
+            connection = self.idle.pop()
+            # uvicorn closes a keep-alive connection idle for 5 s; a request written as it
+            # does would fail for the client's reason, not the server's.
+            if time.monotonic() - connection.idle_since < KEEP_ALIVE_REUSE:
+                return connection
+            connection.close()
+        return await Connection.open(self.host, self.port)
 
     def _release(self, connection: Connection) -> None:
         if connection.reusable:

@@ -8,20 +8,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.catalog import CatalogMutation, CatalogQuery
-from schema.extensions import MaskUnexpectedErrors
+from schema.extensions import CachedDocuments, MaskUnexpectedErrors
 from schema.orders import OrderMutation, OrderQuery
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.scalars import SCALAR_MAP, Long
@@ -57,20 +49,14 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema with its safety extensions (limits, caches, masking)."""
     # Factories, not instances: Strawberry builds fresh extensions for every operation
-    # (the parser and validation caches are module-level, so they still persist).
-    # The depth and alias rules are built once: each QueryDepthLimiter/MaxAliasesLimiter
-    # makes a new rule class, and the validation cache is keyed by the rule classes, so
-    # per-operation limiters would miss the cache every time (validation then costs
-    # more than the whole rest of a request).
+    # (the document caches are module-level, so they persist). The limit rules are built
+    # once, here: the validation cache is keyed by them.
     limits = (
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     )
     extensions: list[Any] = [
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-        lambda: AddValidationRules(list(limits)),
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: CachedDocuments(max_tokens=max_tokens, rules=limits),
         MaskUnexpectedErrors,
     ]
     if not introspection:

@@ -1,11 +1,57 @@
-"""Schema extensions: mask unexpected errors (with a request id, logged in full)."""
+"""Schema extensions: parse and validate each document once with payql's limits; mask
+unexpected errors (with a request id, logged in full)."""
 
 import logging
+from collections.abc import Iterator
+from functools import lru_cache
 
+from graphql import ASTValidationRule, DocumentNode, parse
 from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.schema import validate_document
 
 logger = logging.getLogger("payql.graphql")
+
+
+DOCUMENT_CACHE_SIZE = 1024
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _parsed(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+_validated = lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(validate_document)
+
+
+class CachedDocuments(SchemaExtension):
+    """Strawberry's ParserCache, ValidationCache, MaxTokensLimiter and the depth/alias rules
+    in one extension: each distinct query text is parsed (at most ``max_tokens`` tokens) and
+    validated (with ``rules`` added) once per process, in bounded LRU caches.
+
+    One extension instead of four saves ~0.15 ms per operation (bench/README.md); and the
+    rule classes are fixed when the schema is built, so the validation cache always hits
+    (per-operation limiters build new rule classes, which missed it every time).
+    """
+
+    def __init__(self, *, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.max_tokens = max_tokens
+        self.rules = rules
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.graphql_document = _parsed(context.query or "", self.max_tokens)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:  # always, after on_parse
+            context.pre_execution_errors = _validated(
+                context.schema._schema,
+                context.graphql_document,
+                context.validation_rules + self.rules,
+            )
+        yield
 
 
 class MaskUnexpectedErrors(MaskErrors):

@@ -42,7 +42,7 @@ class Timing:
     fixed: float = 5.0
     write_fixed: float = 10.0
     max_steps: int = 7
-    refine: int = 2
+    refine: int = 3
 
     @classmethod
     def quick(cls) -> "Timing":

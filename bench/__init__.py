@@ -11,5 +11,6 @@ fanout.py     websocket subscribers for fan-out and memory (its own process)
 wsclient.py   a small GraphQL-over-websocket client (graphql-transport-ws)
 floor.py      the floor: a raw Starlette app reading the same order row
 querycount.py SQL statements per ``orders`` page, counted in-process
+proc.py       /proc readings (CPU, RSS) and the job-process runner
 report.py     the table and the JSON file
 """

@@ -29,7 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 JWT_SECRET = "payql-bench-jwt-secret-" + "b" * 24
 WEBHOOK_SECRET = "payql-bench-sandbox-webhook-secret-" + "w" * 12
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -136,11 +135,6 @@ class ServerProcess:
 
     def tail(self, size: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-size:]
-
-    def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

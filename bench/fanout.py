@@ -14,15 +14,13 @@ Reads one JSON job on stdin, prints one JSON result.
 
 import asyncio
 import gc
-import json
-import os
-import sys
 import time
 from collections import Counter
 from typing import Any
 
 from bench.http import Connection
 from bench.loadgen import percentiles
+from bench.proc import cpu_seconds, rss_bytes, serve_job
 from bench.webhooks import signed_request, succeeded_event
 from bench.wsclient import Subscriber, connect
 
@@ -31,21 +29,6 @@ WORKSPACE_EVENTS = (
     "{ id type paymentId fromStatus toStatus } }"
 )
 CONNECT_CONCURRENCY = 100
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise LookupError("no VmRSS")
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 async def wait_idle(
@@ -187,14 +170,7 @@ def _payment_of(data: dict[str, Any]) -> str | None:
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.read())
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings uvloop
-        runner = asyncio.run
-    json.dump(runner(FanOut(job).run()), sys.stdout)
+    serve_job(lambda job: FanOut(job).run())
 
 
 if __name__ == "__main__":

@@ -16,18 +16,16 @@ sandbox webhooks, a share of them re-deliveries of earlier events) and ``write``
 
 import asyncio
 import json
-import os
 import random
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.http import Connection, HttpError, build_request
+from bench.proc import cpu_seconds, serve_job
 from bench.webhooks import signed_request, succeeded_event
 
-TICKS = os.sysconf("SC_CLK_TCK")
 KEEP_ALIVE_REUSE = 2.0  # seconds an idle connection is reused for (uvicorn keeps 5)
 CREATE_ORDER = (
     "mutation C($input: CreateOrderInput!) { createOrder(input: $input) "
@@ -288,13 +286,9 @@ class LoadGenerator:
         return step.summary(cpu, server_cpu) | {"passed": step.passed()}
 
     def _server_cpu(self) -> float | None:
-        """CPU seconds the server process has used (``/proc``), if its pid was given."""
+        """CPU seconds the server process has used, if its pid was given."""
         pid = self.job.get("server_pid")
-        if pid is None:
-            return None
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        return None if pid is None else cpu_seconds(pid)
 
     async def ladder(self, plan: dict[str, Any]) -> list[dict[str, Any]]:
         """Raise the rate by ``factor`` until a step fails, then refine between the last
@@ -355,15 +349,7 @@ def _error_name(exc: BaseException) -> str:
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.read())
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings uvloop
-        runner = asyncio.run
-    result = runner(LoadGenerator(job).run())
-    json.dump(result, sys.stdout)
+    serve_job(lambda job: LoadGenerator(job).run())
 
 
 if __name__ == "__main__":

@@ -13,20 +13,7 @@ from tortoise import connections
 from app.auth import issue_token
 from app.main import create_app
 from app.settings import Settings
-
-ORDERS = """
-query Orders($first: Int!) {
-  orders(first: $first) {
-    edges { node {
-      id number status total { amount currency formatted }
-      items { productName quantity unitPrice { amount } }
-      payments { id status amount { amount } refunds { id status amount { amount } } }
-      refunds { id status amount { amount } }
-    } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
+from bench.scenarios import ORDERS
 
 
 @contextmanager

@@ -39,8 +39,17 @@ from bench.environment import (
     temporary_stack,
 )
 from bench.http import Connection, build_request
+from bench.proc import run_loop
 from bench.querycount import queries_per_page
-from bench.scenarios import Scenario, Timing, floor_scenarios, payql_scenarios, run_process
+from bench.scenarios import (
+    ORDER,
+    Scenario,
+    Timing,
+    floor_scenarios,
+    graphql_post,
+    payql_scenarios,
+    run_process,
+)
 from bench.seed import BUYER, STAFF, WRITER, BenchData, seed_bench
 
 RESULTS = REPO / "bench" / "results"
@@ -189,8 +198,6 @@ class Bench:
 
 async def check_order_query(server: ServerProcess, token: str, order_id: str) -> None:
     """One order(id) answered with the order itself, before load: a null would be fast."""
-    from bench.scenarios import ORDER, graphql_post
-
     spec = graphql_post(ORDER, {"id": order_id}, token)
     raw = build_request(
         "POST", "/graphql", host="127.0.0.1", headers=spec["headers"], body=spec["body"].encode()
@@ -238,12 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         only=set(args.only.split(",")) if args.only else None,
         fanout_counts=[int(n) for n in args.fanout.split(",") if n],
     )
-    try:
-        import uvloop
-
-        results = uvloop.run(bench.run())
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings uvloop
-        results = asyncio.run(bench.run())
+    results = run_loop(bench.run())
     table = report.render(results)
     print("\n" + table + "\n", flush=True)
     if not args.no_save:

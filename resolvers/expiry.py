@@ -21,7 +21,7 @@ from models.enums import OrderStatus
 from models.order import Order
 from models.payment import Payment
 from resolvers.orders import release_holds
-from resolvers.payments import IN_FLIGHT, apply_gateway_event
+from resolvers.payments import IN_FLIGHT, apply_gateway_answer
 
 logger = logging.getLogger("payql.expiry")
 
@@ -69,11 +69,6 @@ async def _cancel_in_flight(order_id: UUID, gateways: GatewayRegistry, now: date
         except GatewayError as exc:
             logger.info("payment %s not cancelled at %s: %s", payment.id, gateway.name, exc.code)
             continue
-        await apply_gateway_event(
-            gateway_name=gateway.name,
-            result=result,
-            payment_id=payment.id,
-            actor="system:expiry",
-            now=now,
-            gateway=gateway,
+        await apply_gateway_answer(
+            gateway, result, payment_id=payment.id, now=now, actor="system:expiry"
         )

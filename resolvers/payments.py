@@ -164,11 +164,20 @@ async def confirm_payment(
         result = await gateway.fetch_payment(payment.reference)
     except GatewayOutcomeUnknown:
         return payment  # unknown is not failed: nothing changes
+    return await apply_gateway_answer(gateway, result, payment_id=payment.id, now=now)
+
+
+async def apply_gateway_answer(
+    gateway: Gateway, result: PaymentResult, *, payment_id: UUID, now: datetime, actor: str = ""
+) -> Payment:
+    """:func:`apply_gateway_event` for what payql itself asked ``gateway`` about a payment
+    it knows (a create, a confirm, a return, reconciliation); the actor defaults to
+    ``gateway:<name>``."""
     return await apply_gateway_event(
         gateway_name=gateway.name,
         result=result,
-        payment_id=payment.id,
-        actor=f"gateway:{gateway.name.lower()}",
+        payment_id=payment_id,
+        actor=actor or f"gateway:{gateway.name.lower()}",
         now=now,
         gateway=gateway,
     )
@@ -346,14 +355,7 @@ async def _call_gateway(
         # A timeout is not a failure: the charge may exist. Reconciliation asks later (by
         # the reference, when the gateway's reference is known before it answers).
         result = PaymentResult(state=GatewayState.PROCESSING, reference=exc.reference)
-    await apply_gateway_event(
-        gateway_name=gateway.name,
-        result=result,
-        payment_id=payment.id,
-        actor=f"gateway:{gateway.name.lower()}",
-        now=now,
-        gateway=gateway,
-    )
+    await apply_gateway_answer(gateway, result, payment_id=payment.id, now=now)
 
 
 def _failed(exc: GatewayError) -> PaymentResult:

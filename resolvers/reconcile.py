@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from gateways.base import GatewayError
 from gateways.registry import GatewayRegistry
 from models.payment import Payment
-from resolvers.payments import IN_FLIGHT, apply_gateway_event
+from resolvers.payments import IN_FLIGHT, apply_gateway_answer
 
 logger = logging.getLogger("payql.reconcile")
 
@@ -48,12 +48,11 @@ async def reconcile_payments(
         except GatewayError as exc:
             logger.info("payment %s: gateway could not say (%s)", payment.id, exc.code)
             continue
-        await apply_gateway_event(
-            gateway_name=gateway.name,
-            result=result,
+        await apply_gateway_answer(
+            gateway,
+            result,
             payment_id=payment.id,
-            actor=f"reconciliation:{gateway.name.lower()}",
             now=now,
-            gateway=gateway,
+            actor=f"reconciliation:{gateway.name.lower()}",
         )
     return asked

@@ -3,7 +3,7 @@
 The browser's word is never taken. The return names a payment (and for Razorpay carries a
 checkout signature the gateway checks); payql then asks the gateway's API for the payment
 (``fetch_payment``: reference, status, amount and currency) and applies that answer through
-``apply_gateway_event``, where a success for other money fails the payment
+``apply_gateway_answer``, where a success for other money fails the payment
 (``amount_mismatch`` / ``currency_mismatch``).
 """
 
@@ -15,7 +15,7 @@ from datetime import datetime
 from gateways.base import Gateway, GatewayOutcomeUnknown
 from models.order import Order
 from models.payment import Payment
-from resolvers.payments import apply_gateway_event
+from resolvers.payments import apply_gateway_answer
 
 logger = logging.getLogger("payql.returns")
 
@@ -53,13 +53,6 @@ async def complete_return(
         )
         verified = False
     else:
-        payment = await apply_gateway_event(
-            gateway_name=gateway.name,
-            result=result,
-            payment_id=payment.id,
-            actor=f"gateway:{gateway.name.lower()}",
-            now=now,
-            gateway=gateway,
-        )
+        payment = await apply_gateway_answer(gateway, result, payment_id=payment.id, now=now)
     order = await Order.get(id=payment.order_id)
     return ReturnOutcome(payment=payment, order=order, verified=verified)

@@ -52,10 +52,8 @@ class Context:
 
     async def actor(self) -> Actor:
         """The authenticated actor with roles loaded (one query, cached per context)."""
-        if self.principal is None:
-            raise PermissionError("not authenticated")  # guarded by IsAuthenticated first
         if self._actor is None:
-            self._actor = await load_actor(self.principal)
+            self._actor = await load_actor(self.authenticated())
         return self._actor
 
     async def optional_actor(self) -> Actor | None:

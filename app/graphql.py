@@ -11,17 +11,24 @@ from strawberry.types.unset import UnsetType
 from app.auth import InvalidToken, principal_from_header
 from app.middleware import request_id_var
 from app.settings import Settings
+from app.shared_streams import SharedStreams, SharingTransportWSHandler
 from gateways.registry import GatewayRegistry
 from schema.context import Context
 
 
 class PayqlGraphQL(GraphQL[Context, None]):
-    """GraphQL over HTTP and websockets, with a typed context per request or connection."""
+    """GraphQL over HTTP and websockets, with a typed context per request or connection.
+
+    graphql-transport-ws subscriptions to event streams share one execution per group of
+    identical subscribers (``app/shared_streams.py``)."""
+
+    graphql_transport_ws_handler_class = SharingTransportWSHandler
 
     def __init__(self, *, settings: Settings, gateways: GatewayRegistry, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.gateways = gateways
+        self.shared_streams = SharedStreams()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None

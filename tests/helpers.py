@@ -1,5 +1,6 @@
 """Test helpers: a GraphQL client over the real app, and small data builders."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,6 +10,8 @@ from starlette.applications import Starlette
 
 from app.auth import issue_token
 from app.settings import Settings
+from events.broker import MemoryBroker, current_broker
+from events.redis_broker import RedisBroker
 from gateways.sandbox import SandboxGateway
 from models import Membership, Product, User, Voucher, Workspace
 from models.enums import Role, VoucherKind
@@ -159,3 +162,16 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/graphql"
+
+
+async def wait_subscribed(topic: str, count: int = 1) -> None:
+    """Wait until the server has registered ``count`` subscribers on ``topic``."""
+    broker = current_broker()
+    assert isinstance(broker, MemoryBroker | RedisBroker)
+    for _ in range(500):
+        if broker.subscriber_count(topic) >= count and (
+            not isinstance(broker, RedisBroker) or broker.listening(topic)
+        ):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"nobody subscribed to {topic}")

@@ -4,13 +4,10 @@ Both protocols (graphql-transport-ws and the legacy graphql-ws) are exercised; t
 delivers its webhooks over real HTTP to the same server.
 """
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from events.broker import MemoryBroker, current_broker
-from events.redis_broker import RedisBroker
 from models import Payment
 from tests.helpers import (
     CREATE_ORDER,
@@ -20,6 +17,7 @@ from tests.helpers import (
     make_staff,
     make_workspace,
     order_input,
+    wait_subscribed,
 )
 from tests.ws import LEGACY_WS, TRANSPORT_WS, graphql_ws
 
@@ -65,19 +63,6 @@ async def _pay(client: GraphQLClient, order_id: str, token: str | None = None) -
 
 def _statuses(received: list[tuple[str, Any]], field: str) -> list[Any]:
     return [payload["data"][field]["status"] for kind, payload in received if kind == "next"]
-
-
-async def _subscribed(topic: str, count: int = 1) -> None:
-    """Wait until the server has registered ``count`` subscribers on ``topic``."""
-    broker = current_broker()
-    assert isinstance(broker, MemoryBroker | RedisBroker)
-    for _ in range(500):
-        if broker.subscriber_count(topic) >= count and (
-            not isinstance(broker, RedisBroker) or broker.listening(topic)
-        ):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"nobody subscribed to {topic}")
 
 
 @PROTOCOLS
@@ -153,7 +138,7 @@ async def test_staff_see_every_transition_in_order(live: LiveServer, protocol: s
     async with graphql_ws(live.ws_url, protocol) as ws:
         await ws.init(client.token(staff.email))
         await ws.subscribe("w", WORKSPACE_EVENTS, {"id": str(shop.id)})
-        await _subscribed(f"workspace:{shop.id}")
+        await wait_subscribed(f"workspace:{shop.id}")
 
         created = await client(CREATE_ORDER, order_input(shop, (product, 1)), as_user=BUYER)
         order_id = created.data["createOrder"]["order"]["id"]
@@ -206,7 +191,7 @@ async def test_staff_see_disputes_and_refunds_live(live: LiveServer) -> None:
     async with graphql_ws(live.ws_url) as ws:
         await ws.init(client.token(staff.email))
         await ws.subscribe("w", WORKSPACE_EVENTS, {"id": str(shop.id)})
-        await _subscribed(f"workspace:{shop.id}")
+        await wait_subscribed(f"workspace:{shop.id}")
 
         created = await client(CREATE_ORDER, order_input(shop, (product, 1)), as_user=BUYER)
         order_id = created.data["createOrder"]["order"]["id"]
@@ -310,7 +295,7 @@ async def test_subscriptions_per_connection_are_capped(live: LiveServer) -> None
         await ws.init(client.token(staff.email))
         for n in range(cap):
             await ws.subscribe(f"s{n}", WORKSPACE_EVENTS, {"id": str(shop.id)})
-        await _subscribed(f"workspace:{shop.id}", cap)
+        await wait_subscribed(f"workspace:{shop.id}")  # identical subscriptions share one
         await ws.subscribe("over", WORKSPACE_EVENTS, {"id": str(shop.id)})
         kind, op_id, payload = await ws.next_event()
 

@@ -71,7 +71,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {issue_token(settings, email=DEMO_STAFF)}")
         print('\nIn GraphiQL set the header {"Authorization": "Bearer <token>"}.\n', flush=True)
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

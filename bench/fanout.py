@@ -92,22 +92,27 @@ class FanOut:
         return [s for s in opened if s is not None], errors
 
     @staticmethod
-    def frames_in(subscribers: list[Subscriber]) -> int:
-        return sum(len(s.frames) for s in subscribers)
+    def chunks_in(subscribers: list[Subscriber]) -> int:
+        return sum(len(s.deferred or ()) for s in subscribers)
 
-    async def deliver(self, subscribers: list[Subscriber], wait: float) -> tuple[str, float, int]:
-        """Send one webhook and wait until its frames stop arriving; (payment, sent, frames)."""
-        payment_id, sent_at = await self.send_webhook()
-        before = self.frames_in(subscribers)
-        seen, quiet_since = before, time.monotonic()
-        while time.monotonic() - sent_at < wait:
-            await asyncio.sleep(0.05)
-            count = self.frames_in(subscribers)
-            if count != seen:
-                seen, quiet_since = count, time.monotonic()
-            elif count > before and time.monotonic() - quiet_since > 1.0:
-                break
-        return payment_id, sent_at, seen - before
+    async def deliver(self, subscribers: list[Subscriber], wait: float) -> tuple[str, float]:
+        """Send one webhook, wait until its bytes stop arriving, then parse the frames."""
+        for subscriber in subscribers:
+            subscriber.defer()
+        try:
+            payment_id, sent_at = await self.send_webhook()
+            seen, quiet_since = 0, time.monotonic()
+            while time.monotonic() - sent_at < wait:
+                await asyncio.sleep(0.05)
+                count = self.chunks_in(subscribers)
+                if count != seen:
+                    seen, quiet_since = count, time.monotonic()
+                elif count and time.monotonic() - quiet_since > 1.0:
+                    break
+        finally:
+            for subscriber in subscribers:
+                subscriber.catch_up()
+        return payment_id, sent_at
 
     async def step(self, count: int) -> dict[str, Any]:
         await wait_idle(self.pid)
@@ -121,12 +126,14 @@ class FanOut:
         rss_after = rss_bytes(self.pid)
         per_subscription = (rss_after - rss_before) / max(len(subscribers), 1)
         wait = self.job.get("wait", 20.0)
-        probe, _, _ = await self.deliver(subscribers, wait)
+        probe, _ = await self.deliver(subscribers, wait)
         live = sum(1 for s in subscribers if any(_payment_of(f.data) == probe for f in s.frames))
         latencies: list[float] = []
         received = expected = 0
-        for _ in range(self.job.get("webhooks", 5)):
-            payment_id, sent_at, _ = await self.deliver(subscribers, wait)
+        server_cpu, client_cpu = cpu_seconds(self.pid), time.process_time()
+        webhooks = self.job.get("webhooks", 5)
+        for _ in range(webhooks):
+            payment_id, sent_at = await self.deliver(subscribers, wait)
             per_subscriber = Counter[int]()
             for index, subscriber in enumerate(subscribers):
                 for frame in subscriber.frames:
@@ -137,6 +144,8 @@ class FanOut:
             expected += most * len(subscribers)
             received += sum(per_subscriber.values())
             await asyncio.sleep(0.2)
+        server_cpu = cpu_seconds(self.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
         errors += [e for s in subscribers for e in s.errors][:5]
         for subscriber in subscribers:
             subscriber.close()
@@ -150,11 +159,15 @@ class FanOut:
             "server_rss_before_mib": round(rss_before / 2**20, 1),
             "server_rss_after_mib": round(rss_after / 2**20, 1),
             "bytes_per_idle_subscription": round(per_subscription),
-            "webhooks": self.job.get("webhooks", 5),
+            "webhooks": webhooks,
             "frames_expected": expected,
             "frames_received": received,
             "frames_lost": expected - received,
             "latency_ms": percentiles(latencies),
+            # CPU spent while the webhooks were delivered, per webhook: the fan-out client
+            # shares the machine, and a busy client reports its own delay as latency.
+            "server_cpu_ms_per_webhook": round(server_cpu * 1000 / max(webhooks, 1)),
+            "client_cpu_ms_per_webhook": round(client_cpu * 1000 / max(webhooks, 1)),
             "errors": errors[:5],
         }
 

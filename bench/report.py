@@ -48,8 +48,9 @@ def _share(value: float | None) -> str:
 def fanout_table(fanout: dict[str, Any]) -> list[str]:
     lines = [
         "| subscribers | connected | frames expected | lost | p50 ms | p90 ms | p99 ms | max ms "
-        "| server RSS before → after | per idle subscription |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU ms per webhook: server / client | server RSS before → after "
+        "| per idle subscription |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for step in fanout.get("steps", []):
         latency = step["latency_ms"]
@@ -57,6 +58,8 @@ def fanout_table(fanout: dict[str, Any]) -> list[str]:
             f"| {step['subscribers']:,} | {step['connected']:,} | {step['frames_expected']:,} "
             f"| {step['frames_lost']:,} | {_ms(latency['p50'])} | {_ms(latency['p90'])} "
             f"| {_ms(latency['p99'])} | {_ms(latency['max'])} "
+            f"| {step.get('server_cpu_ms_per_webhook', '–')} / "
+            f"{step.get('client_cpu_ms_per_webhook', '–')} "
             f"| {step['server_rss_before_mib']} → {step['server_rss_after_mib']} MiB "
             f"| {_per_subscription(step)} |"
         )

@@ -55,6 +55,7 @@ class Subscriber(asyncio.Protocol):
             extensions=extensions,
         )
         self.partial: list[bytes] = []
+        self.deferred: list[tuple[float, bytes]] | None = None
 
     # ------------------------------------------------------------------ asyncio
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -64,6 +65,24 @@ class Subscriber(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         arrived = time.monotonic()
+        if self.deferred is not None:
+            self.deferred.append((arrived, data))
+            return
+        self._receive(arrived, data)
+
+    def defer(self) -> None:
+        """Only timestamp and keep what arrives until :meth:`catch_up`: while a webhook's
+        frames arrive, parsing 10,000 of them here would delay reading the sockets, and
+        the client's own work would show up as the server's latency."""
+        self.deferred = []
+
+    def catch_up(self) -> None:
+        """Parse what arrived while deferred, each frame stamped with its bytes' arrival."""
+        chunks, self.deferred = self.deferred or [], None
+        for arrived, data in chunks:
+            self._receive(arrived, data)
+
+    def _receive(self, arrived: float, data: bytes) -> None:
         self.protocol.receive_data(data)
         for event in self.protocol.events_received():
             if isinstance(event, Response):

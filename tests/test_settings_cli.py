@@ -81,3 +81,20 @@ def test_token_seed_and_staff_grant(tmp_path: Path) -> None:
         currencies = {r[0] for r in conn.execute("SELECT currency FROM product")}
     assert rows == [("new@example.com", "STAFF"), ("staff@example.com", "STAFF")]
     assert {"USD", "JPY", "KWD"} <= currencies
+
+
+def test_the_served_app_tunes_the_collector_and_freezes_its_start_up_heap() -> None:
+    import gc
+
+    from app.main import GC_THRESHOLDS, create_served_app
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    try:
+        app = create_served_app()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 10_000  # the modules and the schema, out of reach
+        assert app.router.routes
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

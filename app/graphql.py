@@ -49,6 +49,9 @@ class PayqlGraphQL(GraphQL[Context, None]):
         header = params.get("Authorization") or params.get("authorization")
         if isinstance(header, str):
             self._authenticate(context, header)
+        # Verified once; nothing reads the payload later, and the bearer token is not kept
+        # for the life of the connection (an idle websocket's memory, bench scenario g).
+        context.connection_params = None
         return await super().on_ws_connect(context)
 
     def _authenticate(self, context: Context, header: str | None) -> None:

@@ -21,17 +21,20 @@ What is shared, and why only that:
   gets a group (and a permission check) of its own.
 
 The group's execution runs with the context of the member that formed it and outlives
-that member if others remain; it stops when the last member leaves. Each member writes its
-own frames from a backlog in its own operation task, so a slow client never holds up the
-others; one that falls ``MAX_BACKLOG`` frames behind is disconnected (close code 1013,
-"try again later") rather than buffered without bound: its client reconnects and reads
-what it missed from the history.
+that member if others remain; it stops when the last member leaves. The group writes each
+frame straight to every member's websocket, and an idle member holds no task: only a write
+that has to wait (the client's socket buffer is full) gets a task, with later frames queued
+behind it in order, so a slow client never holds up the others. One that falls
+``MAX_BACKLOG`` frames behind is disconnected (close code 1013, "try again later") rather
+than buffered without bound: its client reconnects and reads what it missed.
 """
 
 import asyncio
 import json
 import logging
+import types
 from collections import deque
+from collections.abc import Coroutine, Generator
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
@@ -57,7 +60,7 @@ MAX_BACKLOG = 1000
 TOO_SLOW = 1013
 
 _Key = tuple[Any, ...]
-_closing: set[asyncio.Task[None]] = set()  # slow subscribers being disconnected
+_tasks: set[asyncio.Task[None]] = set()  # writes that had to wait, completions, closes
 
 
 @lru_cache(maxsize=256)
@@ -77,55 +80,94 @@ def shared_root_field(query: str, operation_name: str | None) -> str | None:
 
 
 class _Ended:
-    """How a group's stream ended, for each member to act on in its own task."""
+    """How a group's stream ended, for each member to act on."""
 
     def __init__(self, first: object | None = None) -> None:
         self.first = first  # a PreExecutionError or a non-ExecutionResult, else None
 
 
 class Member:
-    """One subscription in a group: its frames wait in ``backlog`` until its task writes them."""
+    """One subscription in a group. It has no task of its own while it waits: the group
+    writes each frame straight to its websocket. Only a write that has to wait (the
+    client's socket is full) gets a task, ``writer``, and later frames queue behind it in
+    ``backlog`` so they keep their order."""
 
-    __slots__ = ("backlog", "ended", "handler", "operation", "prefix", "wakeup")
+    __slots__ = ("backlog", "group", "handler", "operation", "prefix", "writer")
 
-    def __init__(self, handler: "SharingTransportWSHandler", operation: Operation[Any, Any]):
+    def __init__(
+        self, handler: "SharingTransportWSHandler", operation: Operation[Any, Any], group: "Group"
+    ) -> None:
         self.handler = handler
         self.operation = operation
+        self.group = group
         self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-        self.backlog: deque[str] = deque()
-        self.ended: _Ended | None = None
-        self.wakeup: asyncio.Future[None] | None = None
+        self.backlog: deque[str] | None = None
+        self.writer: asyncio.Task[None] | None = None
 
     def push(self, payload: str) -> bool:
-        """Queue one encoded payload; False when the member is too far behind."""
-        if len(self.backlog) >= MAX_BACKLOG:
-            return False
-        self.backlog.append(payload)
-        self._wake()
+        """Write one encoded payload now, or queue it; False when too far behind."""
+        text = self.prefix + payload + "}"
+        if self.writer is not None:
+            if self.backlog is None:
+                self.backlog = deque()
+            if len(self.backlog) >= MAX_BACKLOG:
+                return False
+            self.backlog.append(text)
+            return True
+        send = self.handler.websocket.ws.send_text(text)  # type: ignore[attr-defined]
+        try:
+            waiting = send.send(None)  # runs to completion unless the socket is full
+        except StopIteration:
+            return True
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            self.leave()  # the client went away; its handler cleans up the rest
+            return True
+        self.writer = asyncio.ensure_future(self._write_on(send, waiting))
+        _tasks.add(self.writer)
+        self.writer.add_done_callback(_tasks.discard)
         return True
 
-    def end(self, ended: _Ended) -> None:
-        self.ended = ended
-        self._wake()
-
-    def _wake(self) -> None:
-        if self.wakeup is not None and not self.wakeup.done():
-            self.wakeup.set_result(None)
-
-    async def serve(self) -> _Ended | None:
-        """Write frames until the group ends (its outcome) or the client goes (None)."""
+    async def _write_on(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
         websocket = self.handler.websocket.ws  # type: ignore[attr-defined]
-        while True:
+        try:
+            await _resume(send, waiting)
             while self.backlog:
-                try:
-                    await websocket.send_text(self.prefix + self.backlog.popleft() + "}")
-                except (WebSocketDisconnect, OSError, RuntimeError):
-                    return None
-            if self.ended is not None:
-                return self.ended
-            self.wakeup = asyncio.get_running_loop().create_future()
-            await self.wakeup
-            self.wakeup = None
+                await websocket.send_text(self.backlog.popleft())
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            self.leave()
+        finally:
+            self.writer = None
+
+    async def drained(self) -> None:
+        while self.writer is not None:
+            await asyncio.wait([self.writer])
+
+    def leave(self) -> None:
+        """Stop writing to this member (its client completed the operation or went away)."""
+        self.group.leave(self)
+        self.backlog = None
+        if self.writer is not None and self.writer is not asyncio.current_task():
+            self.writer.cancel()
+            self.writer = None
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, Any, None]:
+    """Go on running ``coro``, which already ran until it yielded ``waiting`` (a future the
+    event loop must wake it from) to :meth:`Member.push` instead of to a task."""
+    while True:
+        try:
+            value = yield waiting
+        except BaseException as exc:  # cancellation: into the coroutine, as a task would
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting = coro.send(value)
+            except StopIteration:
+                return
 
 
 class Group:
@@ -169,16 +211,14 @@ class Group:
         finally:
             self.streams.forget(self)
             for member in self.members:
-                member.end(ended)
+                _spawn(member.handler.end_member(member, ended))
 
     def _broadcast(self, payload: str) -> None:
         for member in list(self.members):
             if not member.push(payload):
                 logger.warning("a subscriber fell %d frames behind; disconnecting it", MAX_BACKLOG)
-                self.members.discard(member)
-                closing = asyncio.create_task(_close_slow(member))
-                _closing.add(closing)
-                closing.add_done_callback(_closing.discard)
+                member.leave()
+                _spawn(_close_slow(member))
 
     def leave(self, member: Member) -> None:
         self.members.discard(member)
@@ -199,21 +239,29 @@ class SharedStreams:
 
     def join(
         self, key: _Key, handler: "SharingTransportWSHandler", operation: Operation[Any, Any]
-    ) -> tuple[Group, Member]:
+    ) -> Member:
         group = self.groups.get(key)
-        member = Member(handler, operation)
         if group is None:
             group = self.groups[key] = Group(self, key)
             group.start(handler.schema, handler.context, operation)
+        member = Member(handler, operation, group)
         group.members.add(member)
-        return group, member
+        return member
 
     def member_count(self) -> int:
         return sum(len(group.members) for group in self.groups.values())
 
 
 class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with the subscriptions in ``SHARED_FIELDS`` shared (see module)."""
+    """graphql-transport-ws with the subscriptions in ``SHARED_FIELDS`` shared (see module).
+
+    A shared operation's task ends once it has joined its group (an idle subscription
+    then holds no task or coroutine frames); the member is found again by operation id
+    when the client completes the operation or goes away."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.members: dict[str, Member] | None = None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         key = await self._share_key(operation)
@@ -221,16 +269,26 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().run_operation(operation)
             return
         streams: SharedStreams = self.view.shared_streams  # type: ignore[attr-defined]
-        group, member = streams.join(key, self, operation)
-        try:
-            ended = await member.serve()
-        finally:
-            group.leave(member)
-        if ended is None:
-            return  # the client went away
+        if self.members is None:
+            self.members = {}
+        self.members[operation.id] = streams.join(key, self, operation)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        member = self.members.pop(operation_id, None) if self.members else None
+        if member is not None:
+            member.leave()
+        await super().cleanup_operation(operation_id)
+
+    async def end_member(self, member: Member, ended: _Ended) -> None:
+        """The group's stream ended: complete the operation (or report its first result)."""
+        await member.drained()
+        if self.members is None or self.members.pop(member.operation.id, None) is not member:
+            return  # already completed by the client, or gone
+        operation = member.operation
         if ended.first is None:
             complete = CompleteMessage(id=operation.id, type="complete")
-            await operation.send_operation_message(complete)
+            with suppress(WebSocketDisconnect, OSError, RuntimeError):
+                await operation.send_operation_message(complete)
             return
 
         async def first_only() -> Any:
@@ -238,7 +296,7 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
         # Strawberry's own handling of a first result that is not a plain result (an
         # invalid document, incremental delivery): an error message, or a close.
-        with suppress(_OperationStreamClosed):
+        with suppress(_OperationStreamClosed, WebSocketDisconnect, OSError, RuntimeError):
             await self._send_result_stream(operation, first_only())
 
     async def _share_key(self, operation: Operation[Context, None]) -> _Key | None:
@@ -268,4 +326,9 @@ def _next_payload(result: ExecutionResult) -> dict[str, Any]:
 async def _close_slow(member: Member) -> None:
     with suppress(WebSocketDisconnect, OSError, RuntimeError):
         await member.handler.websocket.close(code=TOO_SLOW, reason="subscriber too slow")
-    member.end(_Ended())
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)

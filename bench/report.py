@@ -69,7 +69,7 @@ def fanout_table(fanout: dict[str, Any]) -> list[str]:
 def _per_subscription(step: dict[str, Any]) -> str:
     per = step["bytes_per_idle_subscription"]
     # After a larger step the server reuses the heap it kept: RSS says nothing then.
-    return f"{per / KIB:.1f} KiB" if per > 0 else "– (heap kept from the step before)"
+    return f"{per / KIB:.1f} KiB" if per >= KIB else "– (heap kept from the step before)"
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:

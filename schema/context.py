@@ -17,7 +17,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     """Who is asking, their loaders and the clock.
 
@@ -31,15 +31,22 @@ class Context:
     request_id: str = "-"
     clock: Callable[[], datetime] = utc_now
     gateways: GatewayRegistry = field(default_factory=lambda: GatewayRegistry({}))
-    loaders: Loaders = field(default_factory=Loaders)
     connection_params: dict[str, object] | None = None  # websocket connection_init payload
     _actor: Actor | None = None
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """This request's DataLoaders, built on first use (an idle websocket holds none)."""
+        if self._loaders is None:
+            self._loaders = Loaders()
+        return self._loaders
 
     def fresh_loaders(self) -> Loaders:
         """New DataLoaders: a subscription calls this before each update, or it serves
         rows cached when the connection opened."""
-        self.loaders = Loaders()
-        return self.loaders
+        self._loaders = Loaders()
+        return self._loaders
 
     def now(self) -> datetime:
         return self.clock()

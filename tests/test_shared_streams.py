@@ -175,54 +175,72 @@ async def test_legacy_protocol_subscribers_keep_their_own_execution(live: LiveSe
 
 
 # ------------------------------------------------------------------ slow subscribers
-class _StuckSocket:
-    """A websocket whose client stopped reading: every send waits forever."""
+class _Socket:
+    """A websocket whose sends wait while ``gate`` is closed (the client's socket is full)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, open_: bool = True) -> None:
+        self.gate = asyncio.Event()
+        if open_:
+            self.gate.set()
+        self.sent: list[str] = []
         self.closed: list[int] = []
         self.ws = self
 
     async def send_text(self, text: str) -> None:
-        await asyncio.Event().wait()
+        await self.gate.wait()
+        self.sent.append(text)
 
     async def close(self, code: int, reason: str) -> None:
         self.closed.append(code)
 
 
-class _Socket(_StuckSocket):
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[str] = []
-
-    async def send_text(self, text: str) -> None:
-        self.sent.append(text)
-
-
-def _member(socket: _StuckSocket, op_id: str) -> Member:
+def _member(group: Group, socket: _Socket, op_id: str) -> Member:
     handler: Any = SimpleNamespace(websocket=socket)
-    return Member(handler, SimpleNamespace(id=op_id))  # type: ignore[arg-type]
+    member = Member(handler, SimpleNamespace(id=op_id), group)  # type: ignore[arg-type]
+    group.members.add(member)
+    return member
+
+
+def _frame(op_id: str, n: object) -> str:
+    return f'{{"id":"{op_id}","type":"next","payload":{{"n":{n}}}}}'
+
+
+async def test_a_write_that_has_to_wait_keeps_the_order_of_later_frames() -> None:
+    group = Group(SharedStreams(), ("key",))
+    full = _Socket(open_=False)
+    member = _member(group, full, "m")
+
+    for n in range(3):
+        group._broadcast(f'{{"n":{n}}}')
+    assert member.writer is not None  # the first write waits in a task, the rest behind it
+    assert full.sent == []
+
+    full.gate.set()
+    await asyncio.sleep(0.01)
+    assert full.sent == [_frame("m", n) for n in range(3)]
+    assert member.writer is None
+    group._broadcast('{"n":3}')  # written straight away again, no task
+    assert member.writer is None
+    assert full.sent[-1] == _frame("m", 3)
 
 
 async def test_a_subscriber_too_far_behind_is_disconnected_and_the_others_still_served() -> None:
     group = Group(SharedStreams(), ("key",))
-    stuck, fine = _StuckSocket(), _Socket()
-    slow, fast = _member(stuck, "s"), _member(fine, "f")
-    group.members |= {slow, fast}
-    serving = [asyncio.create_task(m.serve()) for m in (slow, fast)]
-    await asyncio.sleep(0)
+    stuck, fine = _Socket(open_=False), _Socket()
+    slow, fast = _member(group, stuck, "s"), _member(group, fine, "f")
 
-    for n in range(MAX_BACKLOG + 1):  # the first frame is stuck in send, the rest wait
+    for n in range(MAX_BACKLOG + 1):  # the first write waits, the rest queue behind it
         group._broadcast(f'{{"n":{n}}}')
-        await asyncio.sleep(0)  # one event at a time: the fast member keeps up
     assert slow in group.members
     assert stuck.closed == []
+    assert fast.writer is None  # every frame went straight out
 
     group._broadcast('{"n":"last"}')
     await asyncio.sleep(0.05)
 
     assert group.members == {fast}
     assert stuck.closed == [TOO_SLOW]
+    assert slow.writer is None  # its waiting write was cancelled
+    assert stuck.sent == []
     assert len(fine.sent) == MAX_BACKLOG + 2
-    assert fine.sent[-1] == '{"id":"f","type":"next","payload":{"n":"last"}}'
-    for task in serving:
-        task.cancel()
+    assert fine.sent[-1] == _frame("f", '"last"')

@@ -5,10 +5,12 @@ signed webhook to ``/webhooks/sandbox`` of the same app; ``api.sandbox.drain()``
 those deliveries.
 """
 
+import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from models import Order, Payment, PaymentEvent
@@ -454,3 +456,31 @@ async def test_a_bad_return_url_is_refused(api: GraphQLClient) -> None:
         "field": ["input", "returnUrl"],
     }
     assert await _payments_and_events() == (0, 0)
+
+
+async def test_the_sandbox_sender_keeps_at_most_its_concurrency_in_flight() -> None:
+    from gateways.sandbox import HttpWebhookSender
+
+    in_flight = most = 0
+    delivered: list[bytes] = []
+
+    async def gateway_endpoint(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        delivered.append(request.content)
+        return httpx.Response(200)
+
+    sender = HttpWebhookSender(
+        "http://payql.test/webhooks/sandbox",
+        transport=httpx.MockTransport(gateway_endpoint),
+        concurrency=4,
+    )
+    bodies = [f"event {n}".encode() for n in range(30)]
+    await asyncio.gather(*(sender.send(body, {}) for body in bodies))
+    await sender.aclose()
+
+    assert most == 4
+    assert sorted(delivered) == sorted(bodies)

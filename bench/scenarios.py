@@ -138,7 +138,7 @@ def payql_scenarios(
             "write",
             "(d) createOrder + initiatePayment",
             "write",
-            25,
+            10,
             fixed_is_target=True,
             extra={"write": data["write"] | {"token": writer_token}},
         ),

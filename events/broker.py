@@ -23,6 +23,9 @@ class Broker(Protocol):
     async def publish(self, topic: str, message: Message) -> None:
         """Deliver ``message`` to every current subscriber of ``topic``."""
 
+    async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
+        """Publish ``(topic, message)`` pairs in order (one round trip where it can)."""
+
     def subscribe(self, topic: str) -> "AbstractSubscription":
         """An async context manager yielding an async iterator of messages."""
 
@@ -46,6 +49,10 @@ class MemoryBroker:
                 queue.get_nowait()
                 logger.warning("subscriber on %s fell behind; dropped its oldest message", topic)
             queue.put_nowait(message)
+
+    async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
+        for topic, message in messages:
+            await self.publish(topic, message)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Message]]:

@@ -89,23 +89,23 @@ def topics_of(payload: dict[str, Any]) -> list[str]:
 
 
 async def publish_outbox(rows: list[OutboxEvent]) -> int:
-    """Publish ``rows`` and mark the ones that went out. A broker failure is logged, never
-    raised: the change is committed, and the dispatcher sends what is left later."""
-    broker = current_broker()
-    sent: list[int] = []
-    for row in rows:
-        try:
-            for topic in topics_of(row.payload):
-                await broker.publish(topic, row.payload)
-        except Exception as exc:  # any broker failure: the outbox keeps the row
-            logger.warning("outbox %s not published (%s); the dispatcher will retry", row.id, exc)
-            break  # keep the order: later rows wait for this one
-        sent.append(row.id)
-    if sent:
-        await OutboxEvent.filter(id__in=sent, dispatched_at=None).update(
-            dispatched_at=datetime.now(UTC)
-        )
-    return len(sent)
+    """Publish ``rows`` (one broker call, in order) and mark them dispatched. A broker
+    failure is logged, never raised: the change is committed, and the dispatcher sends the
+    rows later (subscribers re-read state or skip event ids they have sent, so the ones
+    that went out before the failure do no harm when sent again)."""
+    if not rows:
+        return 0
+    messages = [(topic, row.payload) for row in rows for topic in topics_of(row.payload)]
+    try:
+        await current_broker().publish_many(messages)
+    except Exception as exc:  # any broker failure: the outbox keeps the rows
+        ids = [row.id for row in rows]
+        logger.warning("outbox %s not published (%s); the dispatcher will retry", ids, exc)
+        return 0
+    await OutboxEvent.filter(id__in=[row.id for row in rows], dispatched_at=None).update(
+        dispatched_at=datetime.now(UTC)
+    )
+    return len(rows)
 
 
 async def dispatch_outbox(*, now: datetime, older_than: timedelta, limit: int = 200) -> int:

@@ -74,6 +74,16 @@ class RedisBroker:
         """:raises RedisError: Redis is unreachable (the outbox keeps the event)."""
         await self._publisher.publish(PREFIX + topic, json.dumps(message, default=str))
 
+    async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
+        """All in one pipeline: one round trip for a unit of work's events (each goes to
+        two or three topics).
+
+        :raises RedisError: Redis is unreachable (the outbox keeps the events)."""
+        pipeline = self._publisher.pipeline(transaction=False)
+        for topic, message in messages:
+            pipeline.publish(PREFIX + topic, json.dumps(message, default=str))
+        await pipeline.execute()
+
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Message]]:
         async with self._local.subscribe(topic) as messages:
@@ -141,6 +151,12 @@ class RedisBroker:
         channels = [CONTROL, *self._confirmed]
         await pubsub.subscribe(*channels)
         self._pubsub = pubsub
+        # Topics first listened to while that subscribe was in flight saw no connection
+        # and left it to us; from here on, _listen subscribes by itself.
+        late = [channel for channel in self._confirmed if channel not in channels]
+        if late:
+            await pubsub.subscribe(*late)
+            channels += late
         pending = set(channels)
         deadline = asyncio.get_running_loop().time() + CONFIRM_TIMEOUT
         while pending and asyncio.get_running_loop().time() < deadline:

@@ -46,3 +46,30 @@ def _settle(key: _Key, read: "asyncio.Task[PaymentEvent | None]") -> None:
         del _recent[key]
     else:
         _recent[key] = row
+
+
+class RecentIds:
+    """The last ``limit`` event ids a subscription sent, to skip the ones that come again
+    (an outbox row re-dispatched after a slow commit, or read again at a broker resync).
+
+    Bounded: a workspace dashboard can stay open for weeks, and a set of every id it ever
+    sent would grow with the workspace's traffic. Re-deliveries come seconds after the
+    first one, so an id that fell out of the window does not come back in practice; if it
+    did, the client would see that event twice, never miss one.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._ids: OrderedDict[int, None] = OrderedDict()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def add(self, event_id: int) -> None:
+        self._ids[event_id] = None
+        self._ids.move_to_end(event_id)
+        while len(self._ids) > self.limit:
+            self._ids.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._ids)

@@ -15,7 +15,7 @@ from graphql import GraphQLError
 
 import models
 from events.broker import current_broker
-from events.history import recorded_event
+from events.history import RecentIds, recorded_event
 from models.enums import OrderStatus, PaymentStatus
 from models.states import can_transition
 from resolvers.ids import try_parse_id
@@ -112,7 +112,7 @@ class Subscription:
         if parsed is None or not actor.is_staff_of(parsed):
             raise _not_found("workspace")
         floor = await _latest_event_id(parsed)  # history before the subscription is not sent
-        sent: set[int] = set()
+        sent = RecentIds()
         async with current_broker().subscribe(f"workspace:{parsed}") as messages:
             async for message in messages:
                 if message.get("type") == RESYNC:

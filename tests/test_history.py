@@ -38,3 +38,18 @@ async def test_a_missing_event_is_not_remembered(
         assert await recorded_event(10**12) is None
         assert await recorded_event(10**12) is None
     assert len(seen) == 2
+
+
+def test_recent_ids_remember_the_last_ones_only() -> None:
+    from events.history import RecentIds
+
+    recent = RecentIds(limit=3)
+    for event_id in (1, 2, 3, 4):
+        recent.add(event_id)
+    assert 1 not in recent  # the oldest fell out: memory stays bounded
+    assert all(event_id in recent for event_id in (2, 3, 4))
+    recent.add(2)  # seen again: now the newest
+    recent.add(5)
+    assert 3 not in recent
+    assert 2 in recent
+    assert len(recent) == 3

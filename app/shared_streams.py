@@ -64,10 +64,12 @@ _tasks: set[asyncio.Task[None]] = set()  # writes that had to wait, completions,
 
 
 @lru_cache(maxsize=256)
-def shared_root_field(query: str, operation_name: str | None) -> str | None:
-    """The root field of a subscription document if it is one of ``SHARED_FIELDS``."""
+def shared_root_field(query: str, operation_name: str | None, max_tokens: int) -> str | None:
+    """The root field of a subscription document if it is one of ``SHARED_FIELDS``
+    (parsed with the same token limit as every other document)."""
     try:
-        operation = get_operation_ast(parse(query, no_location=True), operation_name)
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+        operation = get_operation_ast(document, operation_name)
     except GraphQLError:
         return None  # Strawberry reports it
     if operation is None or operation.operation != OperationType.SUBSCRIPTION:
@@ -264,7 +266,10 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.members: dict[str, Member] | None = None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        key = await self._share_key(operation)
+        try:
+            key = await self._share_key(operation)
+        except Exception:
+            key = None
         if key is None:
             await super().run_operation(operation)
             return
@@ -282,8 +287,9 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def end_member(self, member: Member, ended: _Ended) -> None:
         """The group's stream ended: complete the operation (or report its first result)."""
         await member.drained()
-        if self.members is None or self.members.pop(member.operation.id, None) is not member:
-            return  # already completed by the client, or gone
+        if self.members is None or self.members.get(member.operation.id) is not member:
+            return  # completed by the client (its id may already serve a new subscription)
+        del self.members[member.operation.id]
         operation = member.operation
         if ended.first is None:
             complete = CompleteMessage(id=operation.id, type="complete")
@@ -300,7 +306,8 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self._send_result_stream(operation, first_only())
 
     async def _share_key(self, operation: Operation[Context, None]) -> _Key | None:
-        if shared_root_field(operation.query, operation.operation_name) is None:
+        max_tokens = self.view.settings.max_tokens  # type: ignore[attr-defined]
+        if shared_root_field(operation.query, operation.operation_name, max_tokens) is None:
             return None
         if self.context.principal is None:
             return None  # answered UNAUTHENTICATED by its own execution

@@ -3,6 +3,7 @@ unexpected errors (with a request id, logged in full)."""
 
 import logging
 from collections.abc import Iterator
+from contextlib import suppress
 from functools import lru_cache
 
 from graphql import ASTValidationRule, DocumentNode, parse
@@ -40,7 +41,12 @@ class CachedDocuments(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.graphql_document = _parsed(context.query or "", self.max_tokens)
+        context.parse_options["max_tokens"] = self.max_tokens
+        # A document that does not parse is left to Strawberry's own parse (same limit, via
+        # parse_options), which turns the error into a proper answer over HTTP and
+        # websockets alike (raised here, it ended a subscription with a bare `complete`).
+        with suppress(GraphQLError):
+            context.graphql_document = _parsed(context.query or "", self.max_tokens)
         yield
 
     def on_validate(self) -> Iterator[None]:

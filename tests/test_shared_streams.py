@@ -8,7 +8,19 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from app.shared_streams import MAX_BACKLOG, TOO_SLOW, Group, Member, SharedStreams
+import pytest
+from websockets.exceptions import ConnectionClosedError
+
+from app.shared_streams import (
+    MAX_BACKLOG,
+    TOO_SLOW,
+    Group,
+    Member,
+    SharedStreams,
+    SharingTransportWSHandler,
+    _Ended,
+    shared_root_field,
+)
 from events.broker import current_broker
 from models import Membership
 from tests.helpers import (
@@ -244,3 +256,59 @@ async def test_a_subscriber_too_far_behind_is_disconnected_and_the_others_still_
     assert stuck.sent == []
     assert len(fine.sent) == MAX_BACKLOG + 2
     assert fine.sent[-1] == _frame("f", '"last"')
+
+
+async def test_a_late_completion_does_not_drop_the_member_that_reuses_its_id() -> None:
+    """The group of an old subscription ends after the client completed it and subscribed
+    again with the same id: the new member must stay registered, or the client's next
+    ``complete`` would not stop it."""
+    group = Group(SharedStreams(), ("key",))
+    handler = SharingTransportWSHandler.__new__(SharingTransportWSHandler)
+    old, new = _member(group, _Socket(), "X"), _member(group, _Socket(), "X")
+    handler.members = {"X": new}
+
+    await handler.end_member(old, _Ended())
+
+    assert handler.members == {"X": new}
+
+
+async def test_a_subscribe_that_cannot_be_keyed_is_still_answered(live: LiveServer) -> None:
+    client = live.client
+    shop = await make_workspace()
+    staff = await make_staff("clerk@example.com", shop)
+
+    async with graphql_ws(live.ws_url) as ws:
+        await ws.init(client.token(staff.email))
+        await ws.send({"id": "q", "type": "subscribe", "payload": {"query": ["not", "text"]}})
+        kind, op_id, _ = await ws.next_event(wait=5)
+
+    assert op_id == "q"
+    assert kind in ("error", "complete")
+
+
+async def test_shared_documents_obey_the_token_limit(live: LiveServer) -> None:
+    client = live.client
+    shop = await make_workspace()
+    staff = await make_staff("clerk@example.com", shop)
+    fields = " ".join(["id"] * client.settings.max_tokens)
+    huge = f'subscription {{ workspaceEvents(workspaceId: "{shop.id}") {{ {fields} }} }}'
+
+    async with graphql_ws(live.ws_url) as ws:
+        await ws.init(client.token(staff.email))
+        await ws.subscribe("h", huge)
+        # The protocol's answer to a document that does not parse: close with 4400.
+        with pytest.raises(ConnectionClosedError) as closed:
+            await ws.next_event(wait=5)
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
+    assert "more than 3000 tokens" in closed.value.rcvd.reason
+
+
+def test_the_sharing_check_parses_within_the_token_limit() -> None:
+    doc = 'subscription { workspaceEvents(workspaceId: "w") { id type toStatus } }'
+    assert shared_root_field(doc, None, 100) == "workspaceEvents"
+    assert shared_root_field(doc, None, 10) is None  # not parsed past the limit
+    assert (
+        shared_root_field("subscription { paymentStatus(paymentId: 1) { id } }", None, 100) is None
+    )

@@ -16,15 +16,16 @@ def _rate(value: float | None) -> str:
 def throughput_table(scenarios: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         "| scenario | max sustained /s | fixed rate /s | p50 ms | p90 ms | p99 ms "
-        "| p99 ms at max | dropped | errors | server CPU | loadgen CPU |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| p99 ms at max | dropped | errors | server CPU | server CPU ms per request "
+        "| loadgen CPU |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for entry in scenarios.values():
         best, fixed = entry.get("max"), entry.get("fixed") or {}
         latency = fixed.get("latency_ms") or {}
         lines.append(
             "| {title} | {max} | {rate} | {p50} | {p90} | {p99} | {pmax} | {dropped} | {errors} "
-            "| {scpu} | {gcpu} |".format(
+            "| {scpu} | {per} | {gcpu} |".format(
                 title=entry["title"],
                 max=_rate(best["achieved_rps"]) if best else "< first rung",
                 rate=_rate(fixed.get("offered_rps")),
@@ -35,10 +36,20 @@ def throughput_table(scenarios: dict[str, dict[str, Any]]) -> list[str]:
                 dropped=fixed.get("dropped", "–"),
                 errors=fixed.get("errors", "–"),
                 scpu=_share(fixed.get("server_cpu")),
+                per=_ms(cpu_ms_per_request(fixed)),
                 gcpu=_share(fixed.get("loadgen_cpu")),
             )
         )
     return lines
+
+
+def cpu_ms_per_request(fixed: dict[str, Any]) -> float | None:
+    """Server CPU per request in the fixed-rate run; None when that run was overloaded
+    (drops or errors: the CPU then says how busy the server was, not what a request costs)."""
+    cpu, rate = fixed.get("server_cpu"), fixed.get("achieved_rps")
+    if cpu is None or not rate or fixed.get("dropped") or fixed.get("errors"):
+        return None
+    return float(cpu) * 1000 / float(rate)
 
 
 def _share(value: float | None) -> str:
@@ -83,7 +94,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "target": "(b) order(id) ≥ 50% of the Tortoise floor's throughput",
                 "measured": f"{ratio:.0%} ({order['max']['achieved_rps']:,.0f} vs "
-                f"{floor['max']['achieved_rps']:,.0f} req/s)",
+                f"{floor['max']['achieved_rps']:,.0f} req/s)" + _cpu_note(floor, order),
                 "met": ratio >= 0.5,
             }
         )
@@ -133,6 +144,14 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def _cpu_note(floor: dict[str, Any], order: dict[str, Any]) -> str:
+    payql = cpu_ms_per_request(order.get("fixed") or {})
+    bare = cpu_ms_per_request(floor.get("fixed") or {})
+    if payql is None or bare is None:
+        return ""
+    return f"; server CPU per request {payql:.1f} vs {bare:.1f} ms ({bare / payql:.0%})"
 
 
 def render(results: dict[str, Any]) -> str:

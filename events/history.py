@@ -61,6 +61,12 @@ class RecentIds:
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self._ids: OrderedDict[int, None] = OrderedDict()
+        self.forgotten_up_to = 0  # the largest id that fell out of the window
+
+    def since(self, floor: int) -> int:
+        """Where a re-read of history should start: after ``floor`` and after every id
+        that fell out of the window (re-reading those would send them all again)."""
+        return max(floor, self.forgotten_up_to)
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids
@@ -69,7 +75,8 @@ class RecentIds:
         self._ids[event_id] = None
         self._ids.move_to_end(event_id)
         while len(self._ids) > self.limit:
-            self._ids.popitem(last=False)
+            forgotten, _ = self._ids.popitem(last=False)
+            self.forgotten_up_to = max(self.forgotten_up_to, forgotten)
 
     def __len__(self) -> int:
         return len(self._ids)

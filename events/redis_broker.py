@@ -87,8 +87,10 @@ class RedisBroker:
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Message]]:
         async with self._local.subscribe(topic) as messages:
-            await self._listen(topic)
             try:
+                # Inside the try: a subscriber that goes away while Redis has not confirmed
+                # yet must still let go of the topic (it stayed subscribed for good).
+                await self._listen(topic)
                 yield messages
             finally:
                 if self._local.subscriber_count(topic) <= 1:  # we are the last one here
@@ -152,12 +154,18 @@ class RedisBroker:
         await pubsub.subscribe(*channels)
         self._pubsub = pubsub
         # Topics first listened to while that subscribe was in flight saw no connection
-        # and left it to us; from here on, _listen subscribes by itself.
-        late = [channel for channel in self._confirmed if channel not in channels]
+        # and left it to us, and so did topics dropped meanwhile; from here on, _listen and
+        # _unlisten talk to Redis themselves.
+        asked = set(channels)
+        late = [channel for channel in self._confirmed if channel not in asked]
         if late:
             await pubsub.subscribe(*late)
-            channels += late
-        pending = set(channels)
+            asked.update(late)
+        dropped = [c for c in asked if c != CONTROL and c not in self._confirmed]
+        if dropped:
+            await pubsub.unsubscribe(*dropped)
+            asked.difference_update(dropped)
+        pending = asked
         deadline = asyncio.get_running_loop().time() + CONFIRM_TIMEOUT
         while pending and asyncio.get_running_loop().time() < deadline:
             message = await pubsub.get_message(timeout=0.5)

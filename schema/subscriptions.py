@@ -118,7 +118,7 @@ class Subscription:
                 if message.get("type") == RESYNC:
                     # The broker reconnected: send what was recorded meanwhile, from history.
                     rows = await models.PaymentEvent.filter(
-                        workspace_id=parsed, id__gt=floor
+                        workspace_id=parsed, id__gt=sent.since(floor)
                     ).order_by("id")
                 else:
                     event_id = message.get("event_id")

@@ -46,3 +46,33 @@ async def test_subscriptions_made_while_redis_connects_are_not_lost() -> None:
                 assert await asyncio.wait_for(anext(messages), 5) == {"steps": steps}
         finally:
             await broker.aclose()
+
+
+async def test_a_subscriber_gone_before_redis_confirmed_leaves_no_subscription() -> None:
+    """A subscriber that goes away while its topic waits for Redis's confirmation (here:
+    during the broker's first connect) must not leave the worker subscribed for good,
+    decoding every message of a topic nobody here listens to."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs REDIS_URL")
+    channel = "payql:t:dropped"
+    for steps in range(12):
+        broker = RedisBroker(url)
+        await broker.start()
+
+        async def listen(broker: RedisBroker) -> None:
+            async with broker.subscribe("t:dropped"):
+                await asyncio.Event().wait()
+
+        listener = asyncio.create_task(listen(broker))
+        try:
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+            await asyncio.wait_for(broker.connected.wait(), 5)
+            await asyncio.sleep(0.05)  # let Redis apply the unsubscribe
+            counts = await broker._publisher.pubsub_numsub(channel)
+            assert dict(counts).get(channel.encode(), 0) == 0, f"still subscribed after {steps}"
+        finally:
+            await broker.aclose()

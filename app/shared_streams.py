@@ -36,10 +36,9 @@ import types
 from collections import deque
 from collections.abc import Coroutine, Generator
 from contextlib import suppress
-from functools import lru_cache
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast
 from starlette.websockets import WebSocketDisconnect
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -52,6 +51,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from schema.context import Context
+from schema.extensions import parsed_document
 
 logger = logging.getLogger("payql.subscriptions")
 
@@ -60,16 +60,15 @@ MAX_BACKLOG = 1000
 TOO_SLOW = 1013
 
 _Key = tuple[Any, ...]
+GONE = (WebSocketDisconnect, OSError, RuntimeError)  # what a send raises once the client left
 _tasks: set[asyncio.Task[None]] = set()  # writes that had to wait, completions, closes
 
 
-@lru_cache(maxsize=256)
 def shared_root_field(query: str, operation_name: str | None, max_tokens: int) -> str | None:
     """The root field of a subscription document if it is one of ``SHARED_FIELDS``
-    (parsed with the same token limit as every other document)."""
+    (parsed through the schema's document cache, with the same token limit)."""
     try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
-        operation = get_operation_ast(document, operation_name)
+        operation = get_operation_ast(parsed_document(query, max_tokens), operation_name)
     except GraphQLError:
         return None  # Strawberry reports it
     if operation is None or operation.operation != OperationType.SUBSCRIPTION:
@@ -121,12 +120,10 @@ class Member:
             waiting = send.send(None)  # runs to completion unless the socket is full
         except StopIteration:
             return True
-        except (WebSocketDisconnect, OSError, RuntimeError):
+        except GONE:
             self.leave()  # the client went away; its handler cleans up the rest
             return True
-        self.writer = asyncio.ensure_future(self._write_on(send, waiting))
-        _tasks.add(self.writer)
-        self.writer.add_done_callback(_tasks.discard)
+        self.writer = _spawn(self._write_on(send, waiting))
         return True
 
     async def _write_on(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
@@ -135,7 +132,7 @@ class Member:
             await _resume(send, waiting)
             while self.backlog:
                 await websocket.send_text(self.backlog.popleft())
-        except (WebSocketDisconnect, OSError, RuntimeError):
+        except GONE:
             self.leave()
         finally:
             self.writer = None
@@ -250,9 +247,6 @@ class SharedStreams:
         group.members.add(member)
         return member
 
-    def member_count(self) -> int:
-        return sum(len(group.members) for group in self.groups.values())
-
 
 class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws with the subscriptions in ``SHARED_FIELDS`` shared (see module).
@@ -293,7 +287,7 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         operation = member.operation
         if ended.first is None:
             complete = CompleteMessage(id=operation.id, type="complete")
-            with suppress(WebSocketDisconnect, OSError, RuntimeError):
+            with suppress(*GONE):
                 await operation.send_operation_message(complete)
             return
 
@@ -302,7 +296,7 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
         # Strawberry's own handling of a first result that is not a plain result (an
         # invalid document, incremental delivery): an error message, or a close.
-        with suppress(_OperationStreamClosed, WebSocketDisconnect, OSError, RuntimeError):
+        with suppress(_OperationStreamClosed, *GONE):
             await self._send_result_stream(operation, first_only())
 
     async def _share_key(self, operation: Operation[Context, None]) -> _Key | None:
@@ -331,11 +325,13 @@ def _next_payload(result: ExecutionResult) -> dict[str, Any]:
 
 
 async def _close_slow(member: Member) -> None:
-    with suppress(WebSocketDisconnect, OSError, RuntimeError):
+    with suppress(*GONE):
         await member.handler.websocket.close(code=TOO_SLOW, reason="subscriber too slow")
 
 
-def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+def _spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task kept referenced until it is done (nobody awaits it)."""
     task = asyncio.ensure_future(coro)
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
+    return task

@@ -18,7 +18,8 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 @lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def _parsed(query: str, max_tokens: int) -> DocumentNode:
+def parsed_document(query: str, max_tokens: int) -> DocumentNode:
+    """``query`` parsed (at most ``max_tokens`` tokens), once per process per query text."""
     return parse(query, max_tokens=max_tokens)
 
 
@@ -46,7 +47,7 @@ class CachedDocuments(SchemaExtension):
         # parse_options), which turns the error into a proper answer over HTTP and
         # websockets alike (raised here, it ended a subscription with a bare `complete`).
         with suppress(GraphQLError):
-            context.graphql_document = _parsed(context.query or "", self.max_tokens)
+            context.graphql_document = parsed_document(context.query or "", self.max_tokens)
         yield
 
     def on_validate(self) -> Iterator[None]:

@@ -22,7 +22,7 @@ from app.shared_streams import (
     shared_root_field,
 )
 from events.broker import current_broker
-from models import Membership
+from models import Membership, Product, Workspace
 from tests.helpers import (
     CREATE_ORDER,
     LiveServer,
@@ -46,6 +46,14 @@ async def _next(ws: GraphQLWebSocket, op_id: str) -> dict[str, Any]:
     return payload["data"]["workspaceEvents"]  # type: ignore[no-any-return]
 
 
+async def _shop(live: LiveServer) -> tuple[Workspace, Product, str]:
+    """A workspace with a product and a staff member (clerk@example.com): their token."""
+    shop = await make_workspace()
+    product = await make_product(shop, price=900)
+    staff = await make_staff("clerk@example.com", shop)
+    return shop, product, live.client.token(staff.email)
+
+
 async def _idle(topic: str, wait: float = 5.0) -> None:
     """Wait until nobody listens on ``topic`` any more."""
     for _ in range(int(wait / 0.01)):
@@ -59,11 +67,8 @@ async def test_identical_dashboards_share_one_execution_and_each_gets_every_even
     live: LiveServer,
 ) -> None:
     client = live.client
-    shop = await make_workspace()
-    product = await make_product(shop, price=900)
-    staff = await make_staff("clerk@example.com", shop)
+    shop, product, token = await _shop(live)
     topic = f"workspace:{shop.id}"
-    token = client.token(staff.email)
 
     async with graphql_ws(live.ws_url) as one, graphql_ws(live.ws_url) as two:
         await one.init(token)
@@ -101,10 +106,7 @@ async def test_identical_dashboards_share_one_execution_and_each_gets_every_even
 
 async def test_a_dashboard_that_joins_later_gets_events_from_then_on(live: LiveServer) -> None:
     client = live.client
-    shop = await make_workspace()
-    product = await make_product(shop, price=900)
-    staff = await make_staff("clerk@example.com", shop)
-    token = client.token(staff.email)
+    shop, product, token = await _shop(live)
 
     async with graphql_ws(live.ws_url) as early:
         await early.init(token)
@@ -172,10 +174,7 @@ async def test_an_invalid_document_is_answered_to_every_subscriber(live: LiveSer
 
 async def test_legacy_protocol_subscribers_keep_their_own_execution(live: LiveServer) -> None:
     client = live.client
-    shop = await make_workspace()
-    product = await make_product(shop, price=900)
-    staff = await make_staff("clerk@example.com", shop)
-    token = client.token(staff.email)
+    shop, product, token = await _shop(live)
 
     async with graphql_ws(live.ws_url, LEGACY_WS) as one, graphql_ws(live.ws_url, LEGACY_WS) as two:
         for ws in (one, two):

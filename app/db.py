@@ -9,16 +9,37 @@ from pathlib import Path
 from typing import Any
 
 from aerich import Command
+from tortoise.backends.base.config_generator import expand_db_url
 
 MODEL_MODULES = ["models", "aerich.models"]
 APP_LABEL = "models"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+async def keep_session(connection: Any) -> None:
+    """asyncpg's pool ``reset``: nothing beyond what asyncpg always does.
+
+    By default asyncpg sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` each time a connection goes back to the pool, and Tortoise takes a pool
+    connection for every statement outside a transaction: one extra round trip per
+    statement (about a tenth of the write path's CPU, ``bench/`` scenario d). payql leaves
+    no session state on a connection: no ``LISTEN`` (Redis carries events), no advisory
+    locks, no ``SET`` (settings go in ``server_settings`` at connect), no cursors outside
+    a transaction. An open transaction is still rolled back on release: asyncpg does that
+    before calling this. Code that starts using session state must reset it itself.
+    """
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise config dict for ``database_url`` (UTC, timezone-aware datetimes)."""
+    connection: str | dict[str, Any] = database_url
+    if dialect_of(database_url) == "postgres":
+        expanded = expand_db_url(database_url)
+        if expanded["engine"] == "tortoise.backends.asyncpg":
+            expanded["credentials"]["reset"] = keep_session
+            connection = expanded
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {APP_LABEL: {"models": MODEL_MODULES, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",

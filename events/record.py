@@ -12,6 +12,7 @@ Rows left unpublished (a crash between commit and publish) stay in the outbox wi
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,14 @@ from models.records import OutboxEvent, PaymentEvent
 logger = logging.getLogger("payql.events")
 
 
+@dataclass(frozen=True, slots=True)
+class OrderRef:
+    """What an event needs of its order, when the order row itself was not read."""
+
+    id: UUID
+    workspace_id: UUID
+
+
 class EventBatch:
     """The events of one unit of work."""
 
@@ -36,7 +45,7 @@ class EventBatch:
     async def record(
         self,
         *,
-        order: Order,
+        order: Order | OrderRef,
         type: str,
         from_status: str | None = None,
         to_status: str | None = None,

@@ -18,7 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from events.record import EventBatch
+from events.record import EventBatch, OrderRef
 from gateways.base import (
     Gateway,
     GatewayBadRequest,
@@ -122,13 +122,10 @@ async def initiate_payment(
         gateway.check_request(request)
     except GatewayBadRequest as exc:
         raise PaymentMethodInvalid(str(exc), field=["input", "paymentMethodToken"]) from None
-    in_flight = await _in_flight(order.id)
-    if in_flight is not None:
-        return in_flight  # never charge twice for one order at once
     payment, created = await _create_attempt(order, gateway, request, scope, actor, now)
-    if created:
-        await _call_gateway(gateway, payment, request, now)
-    return await Payment.get(id=payment.id)
+    if not created:
+        return payment  # never charge twice for one order at once
+    return await _call_gateway(gateway, payment, request, now)
 
 
 async def confirm_payment(
@@ -200,12 +197,11 @@ async def apply_gateway_event(
 
     :raises PaymentNotFound: no payment matches (yet); the caller keeps the event to retry.
     """
-    found = await _find_payment(gateway_name, payment_id, result.reference)
     events = EventBatch(actor=actor)
     refund: Refund | None = None
     failed_now = False
     async with in_transaction():
-        payment = await Payment.filter(id=found.id).select_for_update().get()
+        payment = await _locked_payment(gateway_name, payment_id, result.reference)
         if payment.reference and result.reference and payment.reference != result.reference:
             logger.warning("payment %s: ignoring outcome for reference mismatch", payment.id)
             return payment
@@ -213,7 +209,12 @@ async def apply_gateway_event(
         target = _checked_target(payment, result)
         if target != payment.status and can_transition(payment.status, target):
             updates.update(_status_fields(payment, target, result, now))
-            order = await Order.filter(id=payment.order_id).select_for_update().get()
+            # Only a success changes the order, so only a success reads and locks it.
+            order: Order | OrderRef = (
+                await Order.filter(id=payment.order_id).select_for_update().get()
+                if target is PaymentStatus.SUCCEEDED
+                else OrderRef(id=payment.order_id, workspace_id=payment.workspace_id)
+            )
             await events.record(
                 order=order,
                 type=f"payment.{target.value.lower()}",
@@ -224,33 +225,44 @@ async def apply_gateway_event(
                 if target is PaymentStatus.FAILED
                 else {},
             )
-            if target is PaymentStatus.SUCCEEDED:
+            if isinstance(order, Order):
                 refund = await credit_order(order, payment, events, now)
             failed_now = target is PaymentStatus.FAILED
-        elif target is PaymentStatus.SUCCEEDED:
-            # The gateway took money for an attempt payql already closed (a late capture
-            # after a failure). Not credited automatically: loud, for a person to refund.
-            logger.error(
-                "payment %s: gateway reports SUCCEEDED after %s; check and refund by hand",
-                payment.id,
-                payment.status,
-            )
-        elif target != payment.status:
-            logger.info(
-                "payment %s: ignored %s -> %s (late or out of order)",
-                payment.id,
-                payment.status,
-                target,
-            )
+        else:
+            _log_ignored(payment, target)
         if updates:
-            await Payment.filter(id=payment.id).update(**updates, updated_at=now)
+            updates["updated_at"] = now
+            await Payment.filter(id=payment.id).update(**updates)
     await events.publish()
-    if refund is not None and gateway is not None:
-        await submit_refund(gateway, refund, now=now)
-    updated = await Payment.get(id=found.id)
-    if failed_now and gateway is not None and updated.reference:
-        await _close_at_gateway(gateway, updated.reference)
-    return updated
+    if refund is not None:
+        # Reserving the refund changed the row (and submitting it may change it again).
+        if gateway is not None:
+            await submit_refund(gateway, refund, now=now)
+        payment = await Payment.get(id=payment.id)
+    else:
+        for name, value in updates.items():  # the row as just written, without reading it
+            setattr(payment, name, value)
+    if failed_now and gateway is not None and payment.reference:
+        await _close_at_gateway(gateway, payment.reference)
+    return payment
+
+
+def _log_ignored(payment: Payment, target: PaymentStatus) -> None:
+    if target is PaymentStatus.SUCCEEDED and payment.status is not PaymentStatus.SUCCEEDED:
+        # The gateway took money for an attempt payql already closed (a late capture
+        # after a failure). Not credited automatically: loud, for a person to refund.
+        logger.error(
+            "payment %s: gateway reports SUCCEEDED after %s; check and refund by hand",
+            payment.id,
+            payment.status,
+        )
+    elif target != payment.status:
+        logger.info(
+            "payment %s: ignored %s -> %s (late or out of order)",
+            payment.id,
+            payment.status,
+            target,
+        )
 
 
 async def _close_at_gateway(gateway: Gateway, reference: str) -> None:
@@ -310,9 +322,10 @@ async def _create_attempt(
         async with in_transaction():
             locked = await Order.filter(id=order.id).select_for_update().get()
             check_payable(locked, now)
-            if (winner := await _in_flight(order.id)) is not None:
+            earlier = await Payment.filter(order_id=order.id).order_by("-attempt")
+            if winner := next((p for p in earlier if p.status in IN_FLIGHT), None):
                 return winner, False
-            attempt = await Payment.filter(order_id=order.id).count() + 1
+            attempt = len(earlier) + 1
             if scope is not None:
                 await idempotency.claim(scope, resource_id=payment_id, now=now)
             payment = await Payment.create(
@@ -345,7 +358,7 @@ async def _create_attempt(
 
 async def _call_gateway(
     gateway: Gateway, payment: Payment, request: PaymentRequest, now: datetime
-) -> None:
+) -> Payment:
     """Call the gateway (no lock held) and apply its synchronous answer."""
     try:
         result = await gateway.create_payment(request)
@@ -355,7 +368,7 @@ async def _call_gateway(
         # A timeout is not a failure: the charge may exist. Reconciliation asks later (by
         # the reference, when the gateway's reference is known before it answers).
         result = PaymentResult(state=GatewayState.PROCESSING, reference=exc.reference)
-    await apply_gateway_answer(gateway, result, payment_id=payment.id, now=now)
+    return await apply_gateway_answer(gateway, result, payment_id=payment.id, now=now)
 
 
 def _failed(exc: GatewayError) -> PaymentResult:
@@ -367,12 +380,20 @@ def _failed(exc: GatewayError) -> PaymentResult:
     )
 
 
-async def _find_payment(gateway_name: str, payment_id: UUID | None, reference: str) -> Payment:
+async def _locked_payment(gateway_name: str, payment_id: UUID | None, reference: str) -> Payment:
+    """The gateway's payment by payql's id, else by the gateway's reference, locked for the
+    caller's transaction."""
     payment = None
     if payment_id is not None:
-        payment = await Payment.get_or_none(id=payment_id, gateway=gateway_name)
+        payment = (
+            await Payment.filter(id=payment_id, gateway=gateway_name).select_for_update().first()
+        )
     if payment is None and reference:
-        payment = await Payment.get_or_none(gateway=gateway_name, reference=reference)
+        payment = (
+            await Payment.filter(gateway=gateway_name, reference=reference)
+            .select_for_update()
+            .first()
+        )
     if payment is None:
         raise PaymentNotFound(f"{gateway_name} payment {payment_id or reference}")
     return payment

@@ -91,26 +91,30 @@ class RefundPayload:
 @strawberry.type(description="Result of a payment mutation.")
 class PaymentPayload:
     payment: Payment | None = strawberry.field(description="The payment, unless errors.")
-    client_secret: str | None = strawberry.field(
-        description="For client-side SDKs (Stripe.js). Shown only to the order's owner."
-    )
     next_action: NextAction | None = strawberry.field(description="What the buyer must do next.")
     errors: list[UserError] = strawberry.field(description="Why it failed; empty on success.")
+    row: strawberry.Private[models.Payment | None] = None
+
+    @strawberry.field(
+        description="For client-side SDKs (Stripe.js). Shown only to the order's owner."
+    )
+    async def client_secret(self, info: Info) -> str | None:
+        # Resolved only when asked for: the owner check reads the order.
+        if self.row is None or not self.row.client_secret:
+            return None
+        order = await models.Order.get(id=self.row.order_id)
+        actor = await info.context.actor()
+        return self.row.client_secret if order.customer_id == actor.user_id else None
 
 
-async def _payload(
-    info: Info, row: models.Payment | None, errors: list[UserError]
-) -> PaymentPayload:
+def _payload(row: models.Payment | None, errors: list[UserError]) -> PaymentPayload:
     if row is None:
-        return PaymentPayload(payment=None, client_secret=None, next_action=None, errors=errors)
-    order = await models.Order.get(id=row.order_id)
-    actor = await info.context.actor()
-    secret = row.client_secret if order.customer_id == actor.user_id else None
+        return PaymentPayload(payment=None, next_action=None, errors=errors)
     return PaymentPayload(
         payment=Payment(row=row),
-        client_secret=secret,
         next_action=NextAction.of(row.next_action),
         errors=errors,
+        row=row,
     )
 
 
@@ -164,7 +168,7 @@ class PaymentMutation:
                 idempotency_key=input.idempotency_key,
             )
         )
-        return await _payload(info, row, errors)
+        return _payload(row, errors)
 
     @strawberry.mutation(
         description="Ask the gateway for the payment's status and apply it (never the client's).",
@@ -184,7 +188,7 @@ class PaymentMutation:
                 idempotency_key=input.idempotency_key,
             )
         )
-        return await _payload(info, row, errors)
+        return _payload(row, errors)
 
     @strawberry.mutation(
         description=(
@@ -239,4 +243,4 @@ class PaymentMutation:
                 idempotency_key=input.idempotency_key,
             )
         )
-        return await _payload(info, row, errors)
+        return _payload(row, errors)

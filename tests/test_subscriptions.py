@@ -232,7 +232,9 @@ async def test_order_updates_reload_their_data_for_every_emission(live: LiveServ
             emissions.append(payload["data"]["orderUpdates"])
 
     # Stale DataLoaders would keep showing the empty payment list of the first emission.
-    assert emissions[0]["payments"] == [{"status": "PENDING"}]
+    # (Each emission re-reads the order, so the one for payment.created may already see
+    # the PROCESSING answer that committed right after it.)
+    assert emissions[0]["payments"] in ([{"status": "PENDING"}], [{"status": "PROCESSING"}])
     assert emissions[-1] == {
         "status": "PAID",
         "amountPaid": {"amount": 1200},

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -331,6 +332,44 @@ async def test_late_and_out_of_order_outcomes_never_move_a_payment_backwards(
     assert row.status is PaymentStatus.SUCCEEDED
     assert row.failure_code is None
     assert (await Order.get(id=payment["order_id"])).amount_paid == 1500
+
+
+async def test_a_success_after_a_failure_is_flagged_for_a_person_not_credited(
+    api: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    payment = await _waiting_payment(api)
+    failed = api.sandbox.webhook_body(
+        PaymentResult(
+            state=GatewayState.FAILED,
+            reference=payment["reference"],
+            amount=1500,
+            currency="USD",
+            failure_code="card_declined",
+        )
+    )
+    assert (await _post(api, failed)).status_code == 200
+
+    with caplog.at_level(logging.INFO, logger="payql.payments"):
+        await _post(api, _succeeded(api, payment))
+
+    assert "SUCCEEDED after FAILED; check and refund by hand" in caplog.text
+    assert (await Payment.get(id=payment["id"])).status is PaymentStatus.FAILED
+    assert (await Order.get(id=payment["order_id"])).amount_paid == 0
+
+
+async def test_a_repeated_success_changes_nothing_and_raises_no_alarm(
+    api: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    payment = await _waiting_payment(api)
+    await _post(api, _succeeded(api, payment))
+
+    with caplog.at_level(logging.INFO, logger="payql.payments"):
+        assert (await _post(api, _succeeded(api, payment))).status_code == 200
+
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert (await Order.get(id=payment["order_id"])).amount_paid == 1500
+    succeeded = await PaymentEvent.filter(payment_id=payment["id"], type="payment.succeeded")
+    assert len(succeeded) == 1
 
 
 def _now() -> datetime:

@@ -24,6 +24,7 @@ from app.sandbox_pages import sandbox_page
 from app.settings import Settings
 from app.webhooks import webhook
 from events.broker import current_broker, use_broker
+from events.record import dispatch_marks
 from events.redis_broker import RedisBroker
 from gateways.registry import GatewayRegistry
 from gateways.sandbox import SandboxGateway
@@ -122,6 +123,7 @@ def create_app(
             if isinstance(sandbox, SandboxGateway):
                 await sandbox.drain()  # deliver what was promised before going away
             await gateways.aclose()
+            await dispatch_marks.flush()
 
     middleware = [
         Middleware(RequestIdMiddleware),

@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         "--fanout", default=",".join(map(str, FANOUT_COUNTS)), help="subscriber counts"
     )
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
+    parser.add_argument(
+        "--out", type=Path, help="write the results here (default bench/results/<date>-<db>.json)"
+    )
     args = parser.parse_args(argv)
     bench = Bench(
         timing=Timing.quick() if args.quick else Timing(),
@@ -249,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     table = report.render(results)
     print("\n" + table + "\n", flush=True)
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"{results['date']}-{results['stack']}.json"
+        path = args.out or RESULTS / f"{results['date']}-{results['stack']}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results | {"table": table}, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {path.relative_to(REPO)}")
+        print(f"wrote {path}")
     return 0
 
 

@@ -99,6 +99,17 @@ class PreparedQuery(Generic[M]):
         return statement
 
 
+def by_id(model: type[M], *, for_update: bool = False) -> PreparedQuery[M]:
+    """``model``'s row by primary key; with ``for_update``, locked for the caller's
+    transaction (``SELECT … FOR UPDATE`` where the database has it)."""
+
+    def build(id: uuid.UUID) -> QuerySet[M]:
+        query = model.filter(id=id)
+        return query.select_for_update() if for_update else query
+
+    return PreparedQuery(model, build, id=uuid.UUID)
+
+
 def _slot(param: Any, samples: dict[str, Any]) -> _Slot:
     for name, sample in samples.items():
         if param == sample:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from models.enums import Role
+from models.prepared import PreparedQuery
 from models.workspace import Membership, user_id_for_email
 
 
@@ -50,7 +51,12 @@ class Actor:
         return f"user:{self.email}"
 
 
+_memberships = PreparedQuery(
+    Membership, lambda user_id: Membership.filter(user_id=user_id), user_id=UUID
+)
+
+
 async def load_actor(principal: Principal) -> Actor:
-    """Load the principal's memberships (one query)."""
-    rows = await Membership.filter(user_id=principal.user_id).values_list("workspace_id", "role")
-    return Actor(principal=principal, roles={ws: Role(role) for ws, role in rows})
+    """Load the principal's memberships (one prepared query)."""
+    rows = await _memberships.all(user_id=principal.user_id)
+    return Actor(principal=principal, roles={row.workspace_id: Role(row.role) for row in rows})

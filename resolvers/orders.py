@@ -23,6 +23,7 @@ from models.catalog import Product, Voucher
 from models.enums import GatewayName, OrderStatus, PaymentStatus, VoucherKind
 from models.order import Order, OrderItem
 from models.payment import Payment
+from models.prepared import by_id
 from models.workspace import Workspace
 from resolvers import idempotency
 from resolvers.actor import Actor
@@ -254,8 +255,11 @@ async def release_holds(order: Order) -> None:
         await Voucher.filter(id=order.voucher_id, uses__gt=0).update(uses=F("uses") - 1)
 
 
+_workspace_by_id = by_id(Workspace)
+
+
 async def _workspace(raw_id: str) -> Workspace:
-    workspace = await Workspace.get_or_none(id=parse_id(raw_id, field=["input", "workspaceId"]))
+    workspace = await _workspace_by_id.first(id=parse_id(raw_id, field=["input", "workspaceId"]))
     if workspace is None:
         raise NotFound("workspace not found", field=["input", "workspaceId"])
     return workspace

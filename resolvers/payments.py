@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import DoesNotExist, IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -34,6 +34,7 @@ from models.catalog import Product
 from models.enums import OrderStatus, PaymentStatus, RefundReason
 from models.order import Order, OrderItem
 from models.payment import Payment, Refund
+from models.prepared import PreparedQuery, by_id
 from models.states import can_transition
 from models.workspace import Workspace
 from resolvers import idempotency
@@ -211,7 +212,7 @@ async def apply_gateway_event(
             updates.update(_status_fields(payment, target, result, now))
             # Only a success changes the order, so only a success reads and locks it.
             order: Order | OrderRef = (
-                await Order.filter(id=payment.order_id).select_for_update().get()
+                await _lock_order(payment.order_id)
                 if target is PaymentStatus.SUCCEEDED
                 else OrderRef(id=payment.order_id, workspace_id=payment.workspace_id)
             )
@@ -287,8 +288,25 @@ def check_payable(order: Order, now: datetime) -> None:
         raise OrderNotPayable(f"order {order.number} has nothing left to pay", field=field)
 
 
+_workspace_by_id = by_id(Workspace)
+_order_locked = by_id(Order, for_update=True)
+_payment_locked = by_id(Payment, for_update=True)
+_attempts_of = PreparedQuery(
+    Payment, lambda order_id: Payment.filter(order_id=order_id).order_by("-attempt"), order_id=UUID
+)
+
+
+async def _lock_order(order_id: UUID) -> Order:
+    order = await _order_locked.first(id=order_id)
+    if order is None:
+        raise DoesNotExist(f"order {order_id}")
+    return order
+
+
 async def _gateway_for(order: Order, name: str, gateways: GatewayRegistry) -> Gateway:
-    workspace = await Workspace.get(id=order.workspace_id)
+    workspace = await _workspace_by_id.first(id=order.workspace_id)
+    if workspace is None:
+        raise DoesNotExist(f"workspace {order.workspace_id}")
     gateway = gateways.get(name)
     if gateway is None or name.upper() not in {g.upper() for g in workspace.enabled_gateways}:
         raise GatewayNotEnabled(
@@ -320,9 +338,9 @@ async def _create_attempt(
     events = EventBatch(actor=actor.label())
     try:
         async with in_transaction():
-            locked = await Order.filter(id=order.id).select_for_update().get()
+            locked = await _lock_order(order.id)
             check_payable(locked, now)
-            earlier = await Payment.filter(order_id=order.id).order_by("-attempt")
+            earlier = await _attempts_of.all(order_id=order.id)
             if winner := next((p for p in earlier if p.status in IN_FLIGHT), None):
                 return winner, False
             attempt = len(earlier) + 1
@@ -383,11 +401,9 @@ def _failed(exc: GatewayError) -> PaymentResult:
 async def _locked_payment(gateway_name: str, payment_id: UUID | None, reference: str) -> Payment:
     """The gateway's payment by payql's id, else by the gateway's reference, locked for the
     caller's transaction."""
-    payment = None
-    if payment_id is not None:
-        payment = (
-            await Payment.filter(id=payment_id, gateway=gateway_name).select_for_update().first()
-        )
+    payment = await _payment_locked.first(id=payment_id) if payment_id is not None else None
+    if payment is not None and payment.gateway != gateway_name:
+        payment = None  # another gateway's payment: this outcome is not about it
     if payment is None and reference:
         payment = (
             await Payment.filter(gateway=gateway_name, reference=reference)

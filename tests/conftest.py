@@ -30,6 +30,7 @@ from app.gateways import build_registry
 from app.main import create_app
 from app.settings import Settings
 from events.broker import Broker, current_broker, use_broker
+from events.record import dispatch_marks
 from events.redis_broker import RedisBroker
 from gateways.sandbox import HttpWebhookSender, SandboxGateway
 from tests.helpers import GraphQLClient, LiveServer
@@ -92,6 +93,7 @@ async def broker() -> AsyncIterator[Broker]:
 @pytest.fixture
 async def db(orm: str) -> str:
     """An empty database for each test."""
+    dispatch_marks.forget()  # ids of rows about to be deleted
     await truncate_all_models()
     return orm
 

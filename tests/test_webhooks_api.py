@@ -115,6 +115,24 @@ async def test_concurrent_copies_of_one_delivery_credit_the_order_once(api: Grap
     assert await WebhookEvent.filter(verified=True).count() == 1
 
 
+async def test_concurrent_distinct_reports_of_one_success_credit_the_order_once(
+    api: GraphQLClient,
+) -> None:
+    """Gateways send one outcome as several events (Stripe: payment_intent.succeeded and
+    charge.succeeded): different event ids, so only the payment row's lock keeps them from
+    crediting twice."""
+    payment = await _waiting_payment(api)
+    bodies = [_succeeded(api, payment) for _ in range(10)]
+
+    responses = await asyncio.gather(*(_post(api, body) for body in bodies))
+
+    assert {r.status_code for r in responses} == {200}
+    assert await WebhookEvent.filter(verified=True, processed=True).count() == 10
+    assert (await Order.get(id=payment["order_id"])).amount_paid == 1500
+    assert await PaymentEvent.filter(type="payment.succeeded").count() == 1
+    assert await PaymentEvent.filter(type="order.paid").count() == 1
+
+
 async def test_a_tampered_body_is_rejected_with_400_and_nothing_applied(
     api: GraphQLClient,
 ) -> None:

@@ -1,0 +1,128 @@
+"""The outbox: what a committed change announces reaches subscribers once, even when the
+broker fails at the moment of publishing."""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
+
+from events.broker import Message, current_broker, use_broker
+from events.record import DispatchMarks, dispatch_marks, dispatch_outbox
+from models import OutboxEvent
+from tests.helpers import (
+    CREATE_ORDER,
+    GraphQLClient,
+    make_product,
+    make_workspace,
+    order_input,
+    wait_subscribed,
+)
+
+BUYER = "ann@example.com"
+LATER = timedelta(seconds=5)
+
+
+class DownBroker:
+    async def publish(self, topic: str, message: Message) -> None:
+        raise ConnectionError("broker down")
+
+    async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
+        raise ConnectionError("broker down")
+
+
+@contextmanager
+def broker_down() -> Iterator[None]:
+    """Every publish fails meanwhile."""
+    broker = current_broker()
+    use_broker(DownBroker())  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        use_broker(broker)
+
+
+async def _order(api: GraphQLClient, slug: str = "acme") -> str:
+    """Place an order (its ``order.created`` event goes to the outbox); its workspace id."""
+    shop = await make_workspace(slug)
+    product = await make_product(shop, capacity=None)
+    placed = await api(CREATE_ORDER, order_input(shop, (product, 1)), as_user=BUYER)
+    assert not placed.data["createOrder"]["errors"]
+    return str(shop.id)
+
+
+@asynccontextmanager
+async def collecting(topic: str) -> AsyncIterator[list[Message]]:
+    """Every message published on ``topic`` meanwhile, appended as it arrives."""
+    got: list[Message] = []
+
+    async def collect(messages: AsyncIterator[Message]) -> None:
+        async for message in messages:
+            got.append(message)
+
+    async with current_broker().subscribe(topic) as messages:
+        task = asyncio.create_task(collect(messages))
+        await wait_subscribed(topic)
+        try:
+            yield got
+        finally:
+            task.cancel()
+
+
+async def settled() -> None:
+    """Time for anything in flight to arrive (the Redis broker is a round trip away)."""
+    await asyncio.sleep(0.3)
+
+
+async def _dispatch_later() -> int:
+    return await dispatch_outbox(now=datetime.now(UTC) + 2 * LATER, older_than=LATER)
+
+
+async def test_a_broker_failure_leaves_the_event_for_the_dispatcher(api: GraphQLClient) -> None:
+    with broker_down():
+        workspace_id = await _order(api)
+    row = await OutboxEvent.get(type="order.created")
+    assert row.dispatched_at is None
+    assert dispatch_marks.waiting == 0  # never published, so never marked
+
+    async with collecting(f"workspace:{workspace_id}") as received:
+        assert await _dispatch_later() == 1
+        await settled()
+
+    assert [m["type"] for m in received] == ["order.created"]
+    await row.refresh_from_db()
+    assert row.dispatched_at is not None
+    assert await _dispatch_later() == 0
+
+
+async def test_a_published_event_is_marked_later_and_never_sent_twice(
+    api: GraphQLClient,
+) -> None:
+    shop = await make_workspace()
+    product = await make_product(shop, capacity=None)
+    async with collecting(f"workspace:{shop.id}") as received:
+        await api(CREATE_ORDER, order_input(shop, (product, 1)), as_user=BUYER)
+        row = await OutboxEvent.get(type="order.created")
+        assert row.dispatched_at is None  # published; the mark waits for its batch
+        assert dispatch_marks.waiting == 1
+
+        assert await _dispatch_later() == 0  # the round writes the marks first
+        await settled()
+
+    assert [m["type"] for m in received] == ["order.created"]
+    await row.refresh_from_db()
+    assert row.dispatched_at is not None
+    assert dispatch_marks.waiting == 0
+
+
+async def test_marks_are_written_once_a_batch_has_gathered(api: GraphQLClient) -> None:
+    with broker_down():
+        await _order(api, "one")
+        await _order(api, "two")
+    rows = await OutboxEvent.all().order_by("id")
+    marks = DispatchMarks(batch=2)
+
+    await marks.add([rows[0].id])
+    assert await OutboxEvent.filter(dispatched_at=None).count() == 2
+    await marks.add([rows[1].id])
+    assert await OutboxEvent.filter(dispatched_at=None).count() == 0
+    assert marks.waiting == 0

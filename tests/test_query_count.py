@@ -1,5 +1,6 @@
 """The number of SQL queries behind one ``orders`` page does not grow with the page size
-(DataLoaders batch every nested list). A count, never a timing."""
+(DataLoaders batch every nested list), and a sandbox order stays within its statement
+budget. Counts, never timings."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,14 @@ query Orders($first: Int!) {
 }
 """
 MAX_QUERIES = 5
+PAY = """
+mutation Pay($input: InitiatePaymentInput!) {
+  initiatePayment(input: $input) { payment { id status } errors { code } }
+}
+"""
+# createOrder + initiatePayment + the sandbox's payment.succeeded webhook, every statement
+# but transaction control (45 before the write path was trimmed; bench/README.md).
+WRITE_BUDGET = 32
 
 
 @contextmanager
@@ -34,7 +43,7 @@ def counted_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Record every statement the default connection runs."""
     seen: list[str] = []
     client = type(connections.get("default"))
-    for name in ("execute_query", "execute_query_dict"):
+    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
         original = getattr(client, name)
 
         async def wrapper(self: Any, query: str, *args: Any, _o: Any = original) -> Any:
@@ -86,3 +95,23 @@ async def test_an_orders_page_costs_the_same_few_queries_whatever_its_size(
     assert len(edges) == page
     assert all(len(e["node"]["payments"][0]["refunds"]) == 1 for e in edges)
     assert len(queries) <= MAX_QUERIES, "\n".join(queries)
+
+
+async def test_a_sandbox_order_stays_within_its_statement_budget(
+    api: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = await make_workspace()
+    product = await make_product(shop, price=1000, capacity=None)
+    await api(CREATE_ORDER, order_input(shop, (product, 1)), as_user=BUYER)  # warm caches
+
+    with counted_queries(monkeypatch) as queries:
+        created = await api(CREATE_ORDER, order_input(shop, (product, 1)), as_user=BUYER)
+        order_id = created.data["createOrder"]["order"]["id"]
+        pay = {"orderId": order_id, "gateway": "SANDBOX", "paymentMethodToken": "pm_card_visa"}
+        paid = await api(PAY, {"input": pay}, as_user=BUYER)
+        assert paid.data["initiatePayment"]["payment"]["status"] == "PROCESSING"
+        await api.sandbox.drain()  # its webhook arrives and is applied
+        statements = list(queries)
+
+    assert (await Order.get(id=order_id)).status is OrderStatus.PAID
+    assert len(statements) <= WRITE_BUDGET, "\n".join(statements)

@@ -48,7 +48,7 @@ schema: install
 	$(BIN)/payql export-schema --output schema.graphql
 
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

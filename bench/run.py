@@ -240,9 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
     parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI's check that every scenario still runs: --quick, 200 subscribers, nothing "
+        "saved; exit 1 unless each scenario had a clean step and fan-out lost nothing",
+    )
+    parser.add_argument(
         "--out", type=Path, help="write the results here (default bench/results/<date>-<db>.json)"
     )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.quick, args.no_save, args.fanout = True, True, "200"
     bench = Bench(
         timing=Timing.quick() if args.quick else Timing(),
         only=set(args.only.split(",")) if args.only else None,
@@ -256,7 +264,30 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results | {"table": table}, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")
-    return 0
+    problems = smoke_problems(results) if args.smoke else []
+    for problem in problems:
+        print(f"smoke: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def smoke_problems(results: dict[str, Any]) -> list[str]:
+    """What says a scenario no longer works (never how fast it is): no step in which every
+    request succeeded, or a fan-out step that did not connect everyone or lost frames."""
+    problems = [
+        f"{key}: no step without errors or drops"
+        for key, scenario in results["scenarios"].items()
+        if not any(
+            step["ok"] > 0 and step["errors"] == 0 and step["dropped"] == 0
+            for step in scenario["steps"]
+        )
+    ]
+    for step in results.get("fanout", {}).get("steps", []):
+        if step["connected"] != step["subscribers"] or step["frames_lost"] or step["errors"]:
+            problems.append(
+                f"fan-out to {step['subscribers']}: {step['connected']} connected, "
+                f"{step['frames_lost']} frames lost, errors {step['errors']}"
+            )
+    return problems
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from events.record import dispatch_outbox
+from events.record import dispatch_marks, dispatch_outbox
 from gateways.registry import GatewayRegistry
 from resolvers.expiry import expire_holds
 from resolvers.reconcile import reconcile_payments
@@ -58,14 +58,27 @@ async def _loop(gateways: GatewayRegistry, timings: JobTimings) -> None:
         await run_jobs_once(gateways, timings)
 
 
+async def _mark_dispatched(every: float) -> None:
+    """Write this worker's waiting outbox marks well inside the outbox delay, whatever the
+    job rounds cost: another worker's dispatcher re-sends a row still unmarked after it."""
+    while True:
+        await asyncio.sleep(every)
+        if dispatch_marks.waiting:
+            await dispatch_marks.flush()
+
+
 @asynccontextmanager
 async def background_jobs(
     gateways: GatewayRegistry, *, interval: float, timings: JobTimings | None = None
 ) -> AsyncIterator[None]:
     timings = timings or JobTimings(interval=interval)
-    task = asyncio.create_task(_loop(gateways, timings))
+    tasks = [
+        asyncio.create_task(_loop(gateways, timings)),
+        asyncio.create_task(_mark_dispatched(min(0.5, timings.outbox_delay / 4))),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -107,6 +107,8 @@ def create_app(
             if manage_database and not Tortoise.is_inited():
                 config = tortoise_config(settings.database_url)
                 await stack.enter_async_context(RegisterTortoise(app, config=config))
+            # Unwound after the jobs stop and the sandbox drains, before the database closes.
+            stack.push_async_callback(dispatch_marks.flush)
             if settings.redis_url:
                 await stack.enter_async_context(_redis_broker(settings.redis_url))
             if run_jobs:
@@ -123,7 +125,6 @@ def create_app(
             if isinstance(sandbox, SandboxGateway):
                 await sandbox.drain()  # deliver what was promised before going away
             await gateways.aclose()
-            await dispatch_marks.flush()
 
     middleware = [
         Middleware(RequestIdMiddleware),

@@ -96,8 +96,9 @@ class DispatchMarks:
 
     One UPDATE per unit of work cost four statements per sandbox order (about 7 % of the
     write path's CPU, ``bench/`` scenario d). The ids wait here instead and are marked in
-    one UPDATE when ``batch`` of them have gathered, at the start of every outbox dispatch
-    round (before it looks for rows to send again, so a worker does not re-send its own)
+    one UPDATE when ``batch`` of them have gathered, every half second (at most a quarter
+    of the outbox delay; ``app/jobs.py``, so other workers' dispatchers find them marked),
+    at the start of every outbox dispatch round (before it looks for rows to send again)
     and at shutdown. Marks lost with the process only mean the dispatcher sends those rows
     again after its delay; subscribers skip event ids they have sent, or re-read state.
     """
@@ -120,8 +121,11 @@ class DispatchMarks:
             await OutboxEvent.filter(id__in=ids, dispatched_at=None).update(
                 dispatched_at=datetime.now(UTC)
             )
-        except Exception as exc:  # the rows are sent again later: harmless, not lost
-            logger.warning("outbox %d rows not marked dispatched (%s)", len(ids), exc)
+        except BaseException as exc:  # kept for the next flush (marking twice is harmless)
+            self._ids[:0] = ids
+            if not isinstance(exc, Exception):
+                raise  # cancelled
+            logger.warning("outbox %d rows not marked dispatched yet (%s)", len(ids), exc)
         return len(ids)
 
     def forget(self) -> None:

@@ -59,14 +59,24 @@ class _Statement:
 
 class PreparedQuery(Generic[M]):
     """``build(**values)`` → a queryset of ``model`` whose SQL is prepared once per client
-    class; the client itself is chosen on every call (it may be a transaction's)."""
+    class; the client itself is chosen on every call (it may be a transaction's). A query
+    that ``locks`` rows (``select_for_update``) goes where writes go, as Tortoise sends
+    ``select_for_update`` querysets: never to a read replica, outside the transaction."""
 
-    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], **types: type) -> None:
+    def __init__(
+        self,
+        model: type[M],
+        build: Callable[..., QuerySet[M]],
+        *,
+        locks: bool = False,
+        **types: type,
+    ) -> None:
         unsupported = [name for name, kind in types.items() if kind not in _SAMPLES]
         if unsupported:
             raise TypeError(f"prepared values must be UUID or str: {unsupported}")
         self._model = model
         self._build = build
+        self._locks = locks
         self._types = types
         self._statements: dict[type, _Statement] = {}
 
@@ -74,14 +84,22 @@ class PreparedQuery(Generic[M]):
         """The rows as model instances, as ``await build(**values)`` would return them."""
         if values.keys() != self._types.keys():
             raise TypeError(f"expected values {sorted(self._types)}, got {sorted(values)}")
-        db = self._model._choose_db()
-        statement = self._statements.get(type(db))
-        if statement is None:
-            statement = self._statements[type(db)] = self._compile(db)
+        db = self._model._choose_db(self._locks)
+        statement = self._statement(db)
         params = [slot.value(values) for slot in statement.slots]
         executor = db.executor_class(model=self._model, db=db)
         rows: list[M] = await executor.execute_select(statement.sql, params)
         return rows
+
+    def sql(self) -> str:
+        """The statement as prepared for the current client (for tests and debugging)."""
+        return self._statement(self._model._choose_db(self._locks)).sql
+
+    def _statement(self, db: Any) -> _Statement:
+        statement = self._statements.get(type(db))
+        if statement is None:
+            statement = self._statements[type(db)] = self._compile(db)
+        return statement
 
     async def first(self, **values: Any) -> M | None:
         rows = await self.all(**values)
@@ -107,7 +125,7 @@ def by_id(model: type[M], *, for_update: bool = False) -> PreparedQuery[M]:
         query = model.filter(id=id)
         return query.select_for_update() if for_update else query
 
-    return PreparedQuery(model, build, id=uuid.UUID)
+    return PreparedQuery(model, build, locks=for_update, id=uuid.UUID)
 
 
 def _slot(param: Any, samples: dict[str, Any]) -> _Slot:

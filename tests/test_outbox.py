@@ -5,7 +5,14 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
+from tortoise.exceptions import OperationalError
+
+from app.jobs import JobTimings, background_jobs
+from app.main import create_app
+from events import record
 from events.broker import Message, current_broker, use_broker
 from events.record import DispatchMarks, dispatch_marks, dispatch_outbox
 from models import OutboxEvent
@@ -126,3 +133,53 @@ async def test_marks_are_written_once_a_batch_has_gathered(api: GraphQLClient) -
     await marks.add([rows[1].id])
     assert await OutboxEvent.filter(dispatched_at=None).count() == 0
     assert marks.waiting == 0
+
+
+async def test_marks_are_written_promptly_while_job_rounds_are_slow(api: GraphQLClient) -> None:
+    """Other workers re-send rows still unmarked after the outbox delay, so marks must not
+    wait for this worker's next job round (here a minute away)."""
+    timings = JobTimings(interval=60, outbox_delay=2)
+    async with background_jobs(api.app.state.gateways, interval=60, timings=timings):
+        await _order(api)
+        assert dispatch_marks.waiting == 1
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            if not dispatch_marks.waiting:
+                break
+        row = await OutboxEvent.get(type="order.created")
+
+    assert row.dispatched_at is not None
+
+
+async def test_a_failed_flush_keeps_its_marks(
+    api: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _order(api)
+    marks = DispatchMarks()
+    await marks.add([(await OutboxEvent.get(type="order.created")).id])
+
+    class Unreachable:
+        @staticmethod
+        def filter(**_: Any) -> Any:
+            raise OperationalError("database unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(record, "OutboxEvent", Unreachable)
+        assert await marks.flush() == 1
+    assert marks.waiting == 1
+    assert await marks.flush() == 1
+    assert await OutboxEvent.filter(dispatched_at=None).count() == 0
+
+
+async def test_shutdown_writes_the_waiting_marks(api: GraphQLClient) -> None:
+    await _order(api)
+    row = await OutboxEvent.get(type="order.created")
+    assert dispatch_marks.waiting == 1
+    app = create_app(api.settings, manage_database=False, run_jobs=True)
+
+    async with app.router.lifespan_context(app):
+        pass
+
+    assert dispatch_marks.waiting == 0
+    await row.refresh_from_db()
+    assert row.dispatched_at is not None

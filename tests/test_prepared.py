@@ -57,3 +57,14 @@ async def test_prepared_query_refuses_values_that_do_not_reach_the_sql(
         await changed.first(other="x")
     with pytest.raises(TypeError, match="UUID or str"):
         PreparedQuery(Order, lambda n: Order.filter(total=n), n=int)
+
+
+async def test_the_write_paths_locked_reads_lock_on_postgresql(db: str, dialect: str) -> None:
+    """The payment and order reads that decide a state change hold a row lock until commit
+    (on SQLite, writers are serialized instead and there is no FOR UPDATE)."""
+    from resolvers import payments
+
+    for locked in (payments._order_locked, payments._payment_locked):
+        sql = locked.sql()
+        assert sql.endswith("FOR UPDATE") == (dialect == "postgres"), sql
+    assert "FOR UPDATE" not in payments._attempts_of.sql()  # read under the order's lock

@@ -9,7 +9,7 @@ idempotency key derived from the payment id, so a retry can never charge twice.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -123,10 +123,10 @@ async def initiate_payment(
         gateway.check_request(request)
     except GatewayBadRequest as exc:
         raise PaymentMethodInvalid(str(exc), field=["input", "paymentMethodToken"]) from None
-    payment, created = await _create_attempt(order, gateway, request, scope, actor, now)
-    if not created:
+    payment, charge = await _create_attempt(order, gateway, request, scope, actor, now)
+    if charge is None:
         return payment  # never charge twice for one order at once
-    return await _call_gateway(gateway, payment, request, now)
+    return await _call_gateway(gateway, payment, charge, now)
 
 
 async def confirm_payment(
@@ -328,11 +328,14 @@ async def _create_attempt(
     scope: idempotency.IdempotencyScope | None,
     actor: Actor,
     now: datetime,
-) -> tuple[Payment, bool]:
-    """Insert the PENDING attempt; (payment, True), or the winner of a race and False.
+) -> tuple[Payment, PaymentRequest | None]:
+    """Insert the PENDING attempt: (payment, the request to send the gateway), or (the
+    winner of a race, None).
 
     The order row is locked while the in-flight check and the insert happen, so two
     requests for one order can never both start a payment (on SQLite writers serialize).
+    The amount is the balance as it stands under that lock: a manual payment recorded since
+    the order was first read lowers what the gateway is asked for.
     """
     payment_id = UUID(request.payment_id)
     events = EventBatch(actor=actor.label())
@@ -342,7 +345,9 @@ async def _create_attempt(
             check_payable(locked, now)
             earlier = await _attempts_of.all(order_id=order.id)
             if winner := next((p for p in earlier if p.status in IN_FLIGHT), None):
-                return winner, False
+                return winner, None
+            if locked.balance_due != request.amount:
+                request = replace(request, amount=locked.balance_due)
             attempt = len(earlier) + 1
             if scope is not None:
                 await idempotency.claim(scope, resource_id=payment_id, now=now)
@@ -366,12 +371,12 @@ async def _create_attempt(
     except IntegrityError:
         # Same key, or another attempt on this order, committed first: return that one.
         if scope is not None and (replayed := await idempotency.find_replay(scope, now=now)):
-            return await Payment.get(id=replayed), False
+            return await Payment.get(id=replayed), None
         if (winner := await _in_flight(order.id)) is not None:
-            return winner, False
+            return winner, None
         raise
     await events.publish()
-    return payment, True
+    return payment, request
 
 
 async def _call_gateway(

@@ -3,8 +3,11 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from models import Order, Payment, PaymentEvent, Product, Refund
 from models.enums import OrderStatus, PaymentStatus, RefundReason, RefundStatus
+from resolvers import payments
 from resolvers.expiry import expire_holds
 from tests.helpers import (
     CREATE_ORDER,
@@ -306,3 +309,38 @@ async def test_staffs_explicit_overpayment_is_not_refunded(api: GraphQLClient) -
     await _manual(api, order_id, 6000, allowOverpayment=True)
 
     assert await Refund.all().count() == 0
+
+
+async def test_a_card_payment_asks_for_the_balance_left_by_cash_recorded_meanwhile(
+    api: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff record 2,000 in cash while the buyer's initiatePayment is between reading the
+    order and locking it: the gateway is asked for the 3,000 left, not the 5,000 first read
+    (no overcharge to refund afterwards)."""
+    _, _, order_id = await _order(api)
+    original = payments._gateway_for
+
+    async def cash_arrives_first(*args: Any, **kwargs: Any) -> Any:
+        assert (await _manual(api, order_id, 2000))["errors"] == []
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "_gateway_for", cash_arrives_first)
+    paid = await api(
+        PAY,
+        {
+            "input": {
+                "orderId": order_id,
+                "gateway": "SANDBOX",
+                "paymentMethodToken": "pm_card_visa",
+            }
+        },
+        as_user=BUYER,
+    )
+    assert paid.data["initiatePayment"]["errors"] == []
+    await api.sandbox.drain()
+
+    card = await Payment.get(gateway="SANDBOX", order_id=order_id)
+    assert card.amount == 3000
+    order = await Order.get(id=order_id)
+    assert (order.status, order.amount_paid) == (OrderStatus.PAID, 5000)
+    assert not await Refund.filter(order_id=order_id).exists()

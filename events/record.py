@@ -12,7 +12,9 @@ Rows left unpublished (a crash between commit and publish) stay in the outbox wi
 marked dispatched in batches (:class:`DispatchMarks`), not one UPDATE per unit of work.
 """
 
+import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,7 +43,7 @@ class EventBatch:
 
     def __init__(self, *, actor: str) -> None:
         self.actor = actor
-        self._outbox: list[OutboxEvent] = []
+        self._outbox: list[OutboxEvent | _Written] = []
 
     async def record(
         self,
@@ -53,8 +55,22 @@ class EventBatch:
         payment_id: UUID | None = None,
         refund_id: UUID | None = None,
         data: dict[str, Any] | None = None,
-    ) -> PaymentEvent:
+    ) -> None:
         """Append a PaymentEvent and its OutboxEvent. Call inside the changing transaction."""
+        payload = {
+            "event_id": None,  # the PaymentEvent's id, once it has one
+            "type": type,
+            "workspace_id": str(order.workspace_id),
+            "order_id": str(order.id),
+            "payment_id": str(payment_id) if payment_id else None,
+            "refund_id": str(refund_id) if refund_id else None,
+            "from_status": from_status,
+            "to_status": to_status,
+        }
+        db = PaymentEvent._choose_db(True)
+        if db.capabilities.dialect == "postgres":
+            self._outbox.append(await _insert_both(db, payload, actor=self.actor, data=data))
+            return
         event = await PaymentEvent.create(
             workspace_id=order.workspace_id,
             order_id=order.id,
@@ -66,22 +82,11 @@ class EventBatch:
             actor=self.actor,
             data=data or {},
         )
+        payload["event_id"] = event.id
         outbox = await OutboxEvent.create(
-            topic=f"workspace:{order.workspace_id}",
-            type=type,
-            payload={
-                "event_id": event.id,
-                "type": type,
-                "workspace_id": str(order.workspace_id),
-                "order_id": str(order.id),
-                "payment_id": str(payment_id) if payment_id else None,
-                "refund_id": str(refund_id) if refund_id else None,
-                "from_status": from_status,
-                "to_status": to_status,
-            },
+            topic=f"workspace:{order.workspace_id}", type=type, payload=payload
         )
         self._outbox.append(outbox)
-        return event
 
     async def publish(self) -> None:
         """Send the batch to the broker (call after commit); it is marked dispatched with
@@ -89,6 +94,57 @@ class EventBatch:
         rows, self._outbox = self._outbox, []
         if rows and await _send(rows):
             await dispatch_marks.add([row.id for row in rows])
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """An outbox row as written: what publishing and marking need of it."""
+
+    id: int
+    payload: dict[str, Any]
+
+
+# PostgreSQL writes an event's two rows in one statement: the history row's id comes back
+# through RETURNING into the outbox row's payload (one round trip instead of two, and no
+# model instances; about a tenth of a sandbox order's statements are these rows).
+_BOTH_ROWS = """
+WITH event AS (
+    INSERT INTO "payment_event" ("created_at", "workspace_id", "order_id", "payment_id",
+        "refund_id", "type", "from_status", "to_status", "actor", "data")
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+    RETURNING "id"
+)
+INSERT INTO "outbox_event" ("created_at", "topic", "type", "payload", "attempts")
+SELECT $1, $11, $6, jsonb_set($12::jsonb, '{event_id}', to_jsonb(event."id")), 0 FROM event
+RETURNING "id", "payload"
+"""
+
+
+async def _insert_both(
+    db: Any, payload: dict[str, Any], *, actor: str, data: dict[str, Any] | None
+) -> _Written:
+    encode = PaymentEvent._meta.fields_map["data"].encoder  # type: ignore[attr-defined]
+    rows = await db.execute_query_dict(
+        _BOTH_ROWS,
+        [
+            datetime.now(UTC),
+            payload["workspace_id"],
+            payload["order_id"],
+            payload["payment_id"],
+            payload["refund_id"],
+            payload["type"],
+            payload["from_status"],
+            payload["to_status"],
+            actor,
+            encode(data or {}),
+            f"workspace:{payload['workspace_id']}",
+            encode(payload),
+        ],
+    )
+    stored = rows[0]["payload"]
+    return _Written(
+        id=rows[0]["id"], payload=json.loads(stored) if isinstance(stored, str) else stored
+    )
 
 
 class DispatchMarks:
@@ -147,7 +203,7 @@ def topics_of(payload: dict[str, Any]) -> list[str]:
     return topics
 
 
-async def _send(rows: list[OutboxEvent]) -> bool:
+async def _send(rows: Sequence[OutboxEvent | _Written]) -> bool:
     """Publish ``rows`` (one broker call, in order). A broker failure is logged, never
     raised: the change is committed, and the dispatcher sends the rows later (subscribers
     re-read state or skip event ids they have sent, so the ones that went out before the

@@ -15,7 +15,7 @@ from app.main import create_app
 from events import record
 from events.broker import Message, current_broker, use_broker
 from events.record import DispatchMarks, dispatch_marks, dispatch_outbox
-from models import OutboxEvent
+from models import OutboxEvent, PaymentEvent
 from tests.helpers import (
     CREATE_ORDER,
     GraphQLClient,
@@ -116,6 +116,17 @@ async def test_a_published_event_is_marked_later_and_never_sent_twice(
         await settled()
 
     assert [m["type"] for m in received] == ["order.created"]
+    event = await PaymentEvent.get(type="order.created")
+    assert received[0] == {
+        "event_id": event.id,
+        "type": "order.created",
+        "workspace_id": str(shop.id),
+        "order_id": str(event.order_id),
+        "payment_id": None,
+        "refund_id": None,
+        "from_status": None,
+        "to_status": "PENDING",
+    }
     await row.refresh_from_db()
     assert row.dispatched_at is not None
     assert dispatch_marks.waiting == 0

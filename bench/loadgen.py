@@ -326,6 +326,11 @@ class LoadGenerator:
             rate = float(fixed["rate"])
             if fixed.get("at_most_half_max") and result["max"] is not None:
                 rate = min(rate, max(1.0, round(result["max"]["achieved_rps"] / 2)))
+            elif fixed.get("at_most_half_max") and "ladder" in plan:
+                # Not even the first rung held: measure at half of it rather than at the
+                # nominal rate, whose backlog the server would still be working through
+                # while the next scenario runs (its requests all timed out).
+                rate = min(rate, max(1.0, float(plan["ladder"]["start"]) / 2))
             result["fixed"] = await self.step(rate, fixed["duration"], fixed["warmup"])
         for connection in self.idle:
             connection.close()

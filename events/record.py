@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -68,7 +69,7 @@ class EventBatch:
             "to_status": to_status,
         }
         db = PaymentEvent._choose_db(True)
-        if db.capabilities.dialect == "postgres":
+        if isinstance(db, AsyncpgDBClient):  # its transactions too
             self._outbox.append(await _insert_both(db, payload, actor=self.actor, data=data))
             return
         event = await PaymentEvent.create(

@@ -12,7 +12,6 @@ Rows left unpublished (a crash between commit and publish) stay in the outbox wi
 marked dispatched in batches (:class:`DispatchMarks`), not one UPDATE per unit of work.
 """
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,7 +116,7 @@ WITH event AS (
 )
 INSERT INTO "outbox_event" ("created_at", "topic", "type", "payload", "attempts")
 SELECT $1, $11, $6, jsonb_set($12::jsonb, '{event_id}', to_jsonb(event."id")), 0 FROM event
-RETURNING "id", "payload"
+RETURNING "id", ("payload"->>'event_id')::bigint AS "event_id"
 """
 
 
@@ -142,10 +141,8 @@ async def _insert_both(
             encode(payload),
         ],
     )
-    stored = rows[0]["payload"]
-    return _Written(
-        id=rows[0]["id"], payload=json.loads(stored) if isinstance(stored, str) else stored
-    )
+    written = rows[0]
+    return _Written(id=written["id"], payload=payload | {"event_id": written["event_id"]})
 
 
 class DispatchMarks:
@@ -175,9 +172,7 @@ class DispatchMarks:
         if not ids:
             return 0
         try:
-            await OutboxEvent.filter(id__in=ids, dispatched_at=None).update(
-                dispatched_at=datetime.now(UTC)
-            )
+            await _set_dispatched(ids)
         except BaseException as exc:  # kept for the next flush (marking twice is harmless)
             self._ids[:0] = ids
             if not isinstance(exc, Exception):
@@ -223,10 +218,12 @@ async def publish_outbox(rows: list[OutboxEvent]) -> int:
     """Publish ``rows`` and mark them dispatched at once; how many went out."""
     if not rows or not await _send(rows):
         return 0
-    await OutboxEvent.filter(id__in=[row.id for row in rows], dispatched_at=None).update(
-        dispatched_at=datetime.now(UTC)
-    )
+    await _set_dispatched([row.id for row in rows])
     return len(rows)
+
+
+async def _set_dispatched(ids: list[int]) -> None:
+    await OutboxEvent.filter(id__in=ids, dispatched_at=None).update(dispatched_at=datetime.now(UTC))
 
 
 async def dispatch_outbox(*, now: datetime, older_than: timedelta, limit: int = 200) -> int:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from tortoise.exceptions import DoesNotExist
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -104,6 +105,14 @@ class PreparedQuery(Generic[M]):
     async def first(self, **values: Any) -> M | None:
         rows = await self.all(**values)
         return rows[0] if rows else None
+
+    async def get(self, **values: Any) -> M:
+        """The first row; :class:`~tortoise.exceptions.DoesNotExist` if there is none (for
+        rows that must exist, as ``Model.get`` is used)."""
+        row = await self.first(**values)
+        if row is None:
+            raise DoesNotExist(f"{self._model.__name__} {values}")
+        return row
 
     def _compile(self, db: Any) -> _Statement:
         samples = {name: _SAMPLES[kind]() for name, kind in self._types.items()}

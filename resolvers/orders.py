@@ -255,11 +255,11 @@ async def release_holds(order: Order) -> None:
         await Voucher.filter(id=order.voucher_id, uses__gt=0).update(uses=F("uses") - 1)
 
 
-_workspace_by_id = by_id(Workspace)
+workspace_by_id = by_id(Workspace)
 
 
 async def _workspace(raw_id: str) -> Workspace:
-    workspace = await _workspace_by_id.first(id=parse_id(raw_id, field=["input", "workspaceId"]))
+    workspace = await workspace_by_id.first(id=parse_id(raw_id, field=["input", "workspaceId"]))
     if workspace is None:
         raise NotFound("workspace not found", field=["input", "workspaceId"])
     return workspace

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from tortoise.exceptions import DoesNotExist, IntegrityError
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -36,7 +36,6 @@ from models.order import Order, OrderItem
 from models.payment import Payment, Refund
 from models.prepared import PreparedQuery, by_id
 from models.states import can_transition
-from models.workspace import Workspace
 from resolvers import idempotency
 from resolvers.actor import Actor
 from resolvers.errors import (
@@ -47,7 +46,7 @@ from resolvers.errors import (
     PaymentMethodInvalid,
 )
 from resolvers.ids import parse_id
-from resolvers.orders import is_web_url
+from resolvers.orders import is_web_url, workspace_by_id
 from resolvers.refunds import reserve_refund, submit_refund
 from resolvers.visibility import visible_order, visible_payment
 
@@ -212,7 +211,7 @@ async def apply_gateway_event(
             updates.update(_status_fields(payment, target, result, now))
             # Only a success changes the order, so only a success reads and locks it.
             order: Order | OrderRef = (
-                await _lock_order(payment.order_id)
+                await _order_locked.get(id=payment.order_id)
                 if target is PaymentStatus.SUCCEEDED
                 else OrderRef(id=payment.order_id, workspace_id=payment.workspace_id)
             )
@@ -288,7 +287,6 @@ def check_payable(order: Order, now: datetime) -> None:
         raise OrderNotPayable(f"order {order.number} has nothing left to pay", field=field)
 
 
-_workspace_by_id = by_id(Workspace)
 _order_locked = by_id(Order, for_update=True)
 _payment_locked = by_id(Payment, for_update=True)
 _attempts_of = PreparedQuery(
@@ -296,17 +294,8 @@ _attempts_of = PreparedQuery(
 )
 
 
-async def _lock_order(order_id: UUID) -> Order:
-    order = await _order_locked.first(id=order_id)
-    if order is None:
-        raise DoesNotExist(f"order {order_id}")
-    return order
-
-
 async def _gateway_for(order: Order, name: str, gateways: GatewayRegistry) -> Gateway:
-    workspace = await _workspace_by_id.first(id=order.workspace_id)
-    if workspace is None:
-        raise DoesNotExist(f"workspace {order.workspace_id}")
+    workspace = await workspace_by_id.get(id=order.workspace_id)
     gateway = gateways.get(name)
     if gateway is None or name.upper() not in {g.upper() for g in workspace.enabled_gateways}:
         raise GatewayNotEnabled(
@@ -341,7 +330,7 @@ async def _create_attempt(
     events = EventBatch(actor=actor.label())
     try:
         async with in_transaction():
-            locked = await _lock_order(order.id)
+            locked = await _order_locked.get(id=order.id)
             check_payable(locked, now)
             earlier = await _attempts_of.all(order_id=order.id)
             if winner := next((p for p in earlier if p.status in IN_FLIGHT), None):

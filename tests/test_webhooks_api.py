@@ -56,6 +56,18 @@ def _succeeded(
     )
 
 
+def _failed(api: GraphQLClient, payment: dict[str, Any]) -> bytes:
+    return api.sandbox.webhook_body(
+        PaymentResult(
+            state=GatewayState.FAILED,
+            reference=payment["reference"],
+            amount=1500,
+            currency="USD",
+            failure_code="card_declined",
+        )
+    )
+
+
 async def _post(api: GraphQLClient, body: bytes, headers: dict[str, str] | None = None) -> Any:
     return await api.http.post(
         "/webhooks/sandbox",
@@ -325,15 +337,7 @@ async def test_late_and_out_of_order_outcomes_never_move_a_payment_backwards(
 ) -> None:
     payment = await _waiting_payment(api)
     succeeded = _succeeded(api, payment)
-    failed = api.sandbox.webhook_body(
-        PaymentResult(
-            state=GatewayState.FAILED,
-            reference=payment["reference"],
-            amount=1500,
-            currency="USD",
-            failure_code="card_declined",
-        )
-    )
+    failed = _failed(api, payment)
     processing = api.sandbox.webhook_body(
         PaymentResult(
             state=GatewayState.PROCESSING,
@@ -356,15 +360,7 @@ async def test_a_success_after_a_failure_is_flagged_for_a_person_not_credited(
     api: GraphQLClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     payment = await _waiting_payment(api)
-    failed = api.sandbox.webhook_body(
-        PaymentResult(
-            state=GatewayState.FAILED,
-            reference=payment["reference"],
-            amount=1500,
-            currency="USD",
-            failure_code="card_declined",
-        )
-    )
+    failed = _failed(api, payment)
     assert (await _post(api, failed)).status_code == 200
 
     with caplog.at_level(logging.INFO, logger="payql.payments"):

@@ -24,6 +24,7 @@ import asyncpg
 
 from app.db import dialect_of
 from bench.http import Connection, HttpError, build_request
+from bench.proc import tree
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -103,6 +104,7 @@ class ServerProcess:
         self.log = workdir / f"{name}.log"
         self.port = int(argv[argv.index("--port") + 1])
         self.process: subprocess.Popen[bytes] | None = None
+        self.workers = 1  # worker processes under this one (uvicorn's supervisor) when > 1
 
     @property
     def pid(self) -> int:
@@ -128,7 +130,9 @@ class ServerProcess:
                 connection = await Connection.open("127.0.0.1", self.port)
                 status, _ = await connection.request(request)
                 connection.close()
-                if status == 200:
+                # with workers: the supervisor and every worker are up (a worker still
+                # starting takes no connections from the shared socket; this only waits)
+                if status == 200 and (self.workers == 1 or len(tree(self.pid)) > self.workers):
                     return self
             await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} did not start:\n{self.tail()}")
@@ -147,10 +151,14 @@ class ServerProcess:
             self.process.wait(5)
 
 
-def payql_server(stack: Stack, workdir: Path, name: str = "payql") -> ServerProcess:
+def payql_server(
+    stack: Stack, workdir: Path, name: str = "payql", workers: int = 1
+) -> ServerProcess:
     port = free_port()
-    argv = [str(BIN / "payql"), "serve", "--port", str(port)]
-    return ServerProcess(name, argv, payql_env(stack, port), workdir)
+    argv = [str(BIN / "payql"), "serve", "--port", str(port), "--workers", str(workers)]
+    server = ServerProcess(name, argv, payql_env(stack, port), workdir)
+    server.workers = workers
+    return server
 
 
 def floor_server(stack: Stack, workdir: Path) -> ServerProcess:

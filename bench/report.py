@@ -157,7 +157,9 @@ def _cpu_note(floor: dict[str, Any], order: dict[str, Any]) -> str:
 def render(results: dict[str, Any]) -> str:
     lines = [
         f"payql bench — {results['date']} — {results['stack']}"
-        f"{' + redis' if results.get('redis') else ''} — {results['machine']}",
+        f"{' + redis' if results.get('redis') else ''}"
+        f"{f' — {workers} workers' if (workers := results.get('workers', 1)) > 1 else ''}"
+        f" — {results['machine']}",
         "",
         *throughput_table(results.get("scenarios", {})),
         "",

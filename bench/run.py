@@ -59,8 +59,16 @@ FANOUT_COUNTS = [5000, 1000]  # the first step runs on a fresh server: its memor
 
 
 class Bench:
-    def __init__(self, *, timing: Timing, only: set[str] | None, fanout_counts: list[int]) -> None:
+    def __init__(
+        self,
+        *,
+        timing: Timing,
+        only: set[str] | None,
+        fanout_counts: list[int],
+        workers: int = 1,
+    ) -> None:
         self.timing = timing
+        self.workers = workers
         self.only = only
         self.fanout_counts = fanout_counts
         self.started = time.monotonic()
@@ -121,11 +129,16 @@ class Bench:
                 return await self._run(stack, workdir)
 
     async def _run(self, stack: Stack, workdir: Path) -> dict[str, Any]:
+        if self.workers > 1 and not (stack.label == "postgres" and stack.redis_url):
+            # SQLite takes one writer at a time, and without Redis a worker's events never
+            # reach the subscribers held by the others
+            raise SystemExit("--workers > 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
         data, queries = await self.prepare(stack, workdir)
         results: dict[str, Any] = {
             "date": datetime.now(UTC).date().isoformat(),
             "stack": stack.label,
             "redis": bool(stack.redis_url),
+            "workers": self.workers,
             "machine": machine(),
             "commit": commit(),
             "timing": self.timing.__dict__,
@@ -169,7 +182,7 @@ class Bench:
                 for scenario in payql:
                     results["scenarios"][scenario.key] = await self.scenario(server, scenario)
 
-            await self.with_server(payql_server(stack, workdir), payql_work)
+            await self.with_server(payql_server(stack, workdir, workers=self.workers), payql_work)
 
         if self.wanted("fanout") and self.fanout_counts:
 
@@ -189,7 +202,8 @@ class Bench:
                 return await run_process("bench.fanout", job)
 
             results["fanout"] = await self.with_server(
-                payql_server(stack, workdir, name="payql-fanout"), fanout_work
+                payql_server(stack, workdir, name="payql-fanout", workers=self.workers),
+                fanout_work,
             )
         results["targets"] = report.targets(results)
         results["elapsed_s"] = round(time.monotonic() - self.started)
@@ -240,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="payql serve --workers N (PostgreSQL + Redis only); CPU and memory then sum the "
+        "supervisor and its workers",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="CI's check that every scenario still runs: --quick, 200 subscribers, nothing "
@@ -255,12 +276,14 @@ def main(argv: list[str] | None = None) -> int:
         timing=Timing.quick() if args.quick else Timing(),
         only=set(args.only.split(",")) if args.only else None,
         fanout_counts=[int(n) for n in args.fanout.split(",") if n],
+        workers=args.workers,
     )
     results = run_loop(bench.run())
     table = report.render(results)
     print("\n" + table + "\n", flush=True)
     if not args.no_save:
-        path = args.out or RESULTS / f"{results['date']}-{results['stack']}.json"
+        workers = f"-{args.workers}workers" if args.workers > 1 else ""
+        path = args.out or RESULTS / f"{results['date']}-{results['stack']}{workers}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results | {"table": table}, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")

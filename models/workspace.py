@@ -1,5 +1,6 @@
 """Tenants and people: Workspace, User, Membership."""
 
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from tortoise import fields
@@ -10,11 +11,13 @@ from models.enums import Role
 DEFAULT_HOLD_MINUTES = 15
 
 
+@lru_cache(maxsize=4096)
 def user_id_for_email(email: str) -> UUID:
     """Stable user id derived from the (lower-cased) email a JWT carries.
 
     Deriving it lets a request know its user id without a database round trip; the row is
     created the first time the user writes something (see ``resolvers.people.ensure_user``).
+    Cached: the SHA-1 behind ``uuid5`` was ~1 % of an ``order(id)`` request.
     """
     return uuid5(NAMESPACE_URL, f"payql:user:{email.strip().lower()}")
 

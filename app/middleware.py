@@ -1,7 +1,8 @@
 """Pure ASGI middleware: request ids and a request body size limit."""
 
+import itertools
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 from starlette.responses import PlainTextResponse
@@ -9,6 +10,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+# A request id only has to be unique: a random prefix per process (each uvicorn worker
+# imports this afresh) and a counter, 32 hex characters. uuid4 asks the kernel for random
+# bytes on every request (~1 % of an ``order(id)`` request).
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 class RequestIdMiddleware:
@@ -22,7 +34,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_ID.fullmatch(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
 

@@ -86,9 +86,11 @@ async def test_unexpected_errors_are_masked_with_a_request_id(
 
 async def test_request_ids_are_returned_and_sane_ones_kept(api: GraphQLClient) -> None:
     generated = await api.http.get("/healthz")
+    another = await api.http.get("/healthz")
     kept = await api.http.get("/healthz", headers={"X-Request-ID": "abc-123"})
     replaced = await api.http.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
     assert len(generated.headers["x-request-id"]) == 32
+    assert another.headers["x-request-id"] != generated.headers["x-request-id"]
     assert kept.headers["x-request-id"] == "abc-123"
     assert replaced.headers["x-request-id"] != "bad id\nwith newline"
 

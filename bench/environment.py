@@ -104,7 +104,8 @@ class ServerProcess:
         self.log = workdir / f"{name}.log"
         self.port = int(argv[argv.index("--port") + 1])
         self.process: subprocess.Popen[bytes] | None = None
-        self.workers = 1  # worker processes under this one (uvicorn's supervisor) when > 1
+        # worker processes under this one (uvicorn's supervisor) when > 1
+        self.workers = int(argv[argv.index("--workers") + 1]) if "--workers" in argv else 1
 
     @property
     def pid(self) -> int:
@@ -156,9 +157,7 @@ def payql_server(
 ) -> ServerProcess:
     port = free_port()
     argv = [str(BIN / "payql"), "serve", "--port", str(port), "--workers", str(workers)]
-    server = ServerProcess(name, argv, payql_env(stack, port), workdir)
-    server.workers = workers
-    return server
+    return ServerProcess(name, argv, payql_env(stack, port), workdir)
 
 
 def floor_server(stack: Stack, workdir: Path) -> ServerProcess:

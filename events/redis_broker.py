@@ -208,7 +208,8 @@ class RedisBroker:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                # Typed since redis 8.2; untyped in the older releases the range allows.
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
 
 def _text(value: bytes | str) -> str:

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     razorpay_webhook_secret: str | None = Field(None, alias="RAZORPAY_WEBHOOK_SECRET")
     razorpay_api_base: str = Field("https://api.razorpay.com/v1", alias="RAZORPAY_API_BASE")
 
+    # -- GraphQL documents, cost and websockets
+
+    # -- Rate limits and money bounds
+
+    # -- Inbound input and retention
+
+    # -- Durability, production checks and connections
+
     @property
     def production(self) -> bool:
         return self.env is Environment.PRODUCTION

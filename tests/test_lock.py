@@ -38,16 +38,25 @@ class Pin:
     via: set[str] = field(default_factory=set)
 
 
-def parse_lock(text: str) -> dict[str, Pin]:
-    pins: dict[str, Pin] = {}
-    current: Pin | None = None
+def lock_entries(text: str) -> list[tuple[str, Pin]]:
+    """Every pin in order; a package may appear once per Python-version marker."""
+    entries: list[tuple[str, Pin]] = []
     for line in text.splitlines():
         if match := PIN.match(line):
             marker = match["marker"]
-            current = Pin(match["version"], Marker(marker) if marker else None)
-            pins[canonicalize_name(match["name"])] = current
-        elif current and (via := re.match(r"^    #(?: via|  ) (.+)$", line)):
-            current.via.add(via[1].strip())
+            pin = Pin(match["version"], Marker(marker) if marker else None)
+            entries.append((canonicalize_name(match["name"]), pin))
+        elif entries and (via := re.match(r"^    #(?: via|  ) (.+)$", line)):
+            entries[-1][1].via.add(via[1].strip())
+    return entries
+
+
+def parse_lock(text: str) -> dict[str, Pin]:
+    """The pin that applies here for each package (the first, if none applies)."""
+    pins: dict[str, Pin] = {}
+    for name, pin in lock_entries(text):
+        if name not in pins or pin.marker is None or pin.marker.evaluate():
+            pins[name] = pin
     return pins
 
 
@@ -168,7 +177,7 @@ def test_every_lock_entry_has_hashes(lock_text: str) -> None:
 def test_the_environment_is_the_lock(lock_text: str) -> None:
     """make install installed exactly the pins (a different version here means it did not)."""
     wrong = []
-    for name, pin in parse_lock(lock_text).items():
+    for name, pin in lock_entries(lock_text):
         if pin.marker is not None and not pin.marker.evaluate():
             continue
         try:

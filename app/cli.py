@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from tortoise import Tortoise
 
 from app.auth import issue_token
 from app.db import apply_migrations, tortoise_config
-from app.settings import Settings
+from app.settings import Settings, weak_secret_reason
 
 
 async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -36,7 +37,22 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def token_refusal(settings: Settings) -> str | None:
+    """Why ``payql token`` must not sign with these settings, or None when it may."""
+    if settings.jwt_public_key:
+        return (
+            "PAYQL_JWT_PUBLIC_KEY is set: payql accepts only RS256 tokens and holds no private "
+            "key to sign them; issue tokens with your identity provider."
+        )
+    if settings.production and weak_secret_reason(settings.jwt_secret) is not None:
+        return "PAYQL_ENV=production needs a strong PAYQL_JWT_SECRET to sign tokens."
+    return None
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    if (refusal := token_refusal(settings)) is not None:
+        print(f"payql: refusing to sign: {refusal}", file=sys.stderr)
+        return 2
     if args.staff:
         from app.seed import ensure_staff
         from models import Workspace
@@ -66,10 +82,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_with_orm(settings, seed_demo))
         url = f"http://{args.host}:{args.port}/graphql"
         print(f"\npayql (development) on {url}  — GraphiQL: open it in a browser\n")
-        print(f"customer token ({DEMO_CUSTOMER}):\n  {issue_token(settings, email=DEMO_CUSTOMER)}")
-        print(f"staff token ({DEMO_STAFF}, workspace '{DEMO_SLUG}'):")
-        print(f"  {issue_token(settings, email=DEMO_STAFF)}")
-        print('\nIn GraphiQL set the header {"Authorization": "Bearer <token>"}.\n', flush=True)
+        if (refusal := token_refusal(settings)) is not None:
+            print(f"no demo tokens: {refusal}\n", flush=True)
+        else:
+            customer = issue_token(settings, email=DEMO_CUSTOMER)
+            print(f"customer token ({DEMO_CUSTOMER}):\n  {customer}")
+            print(f"staff token ({DEMO_STAFF}, workspace '{DEMO_SLUG}'):")
+            print(f"  {issue_token(settings, email=DEMO_STAFF)}")
+            print('\nIn GraphiQL set the header {"Authorization": "Bearer <token>"}.\n', flush=True)
     uvicorn.run(
         "app.main:create_served_app",
         factory=True,
@@ -80,6 +100,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # Off by default: payql's frames are a few hundred bytes, and a compressor costs
         # about 45 KiB per open websocket (bench/README.md, scenario g).
         ws_per_message_deflate=settings.ws_deflate,
+        # A frame is a GraphQL request: the same bound as an HTTP body.
+        ws_max_size=settings.max_body_bytes,
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
+        http="app.connections:HeaderTimeoutProtocol",  # closes slow or silent connections
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
         proxy_headers=True,
         log_level="info",
         access_log=settings.access_log,
@@ -137,12 +163,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refusal_text(exc: ValidationError) -> str:
+    """Each problem's setting and message, never the value given (it may be a secret)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        message = error["msg"].removeprefix("Value error, ")
+        where = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{where}: {message}" if where else message)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-    except ValueError as exc:  # InsecureSettings and pydantic's ValidationError
-        print(f"payql: refusing to start: {exc}", file=sys.stderr)
+    except ValidationError as exc:  # InsecureSettings arrive wrapped in it
+        print(f"payql: refusing to start: {refusal_text(exc)}", file=sys.stderr)
         return 2
     code: int = args.run(args, settings)
     return code

@@ -11,7 +11,7 @@ from typing import Any
 from aerich import Command
 from tortoise.backends.base.config_generator import expand_db_url
 
-MODEL_MODULES = ["models", "aerich.models"]
+MODEL_MODULES = ["models", "models.sandbox", "aerich.models"]
 APP_LABEL = "models"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

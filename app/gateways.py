@@ -1,6 +1,7 @@
 """Build the process's gateway registry from settings."""
 
 from app.settings import Settings
+from events.sandbox_promises import DatabasePromiseStore
 from gateways.base import Gateway
 from gateways.flutterwave import FlutterwaveGateway
 from gateways.paystack import PaystackGateway
@@ -22,6 +23,7 @@ def build_registry(
             secret=settings.sandbox_secret,
             public_url=public,
             sender=sandbox_sender or HttpWebhookSender(f"{public}/webhooks/sandbox"),
+            promises=DatabasePromiseStore(),  # a promised outcome outlives this process
         )
     if settings.stripe_secret_key:
         gateways["STRIPE"] = StripeGateway(

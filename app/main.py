@@ -22,12 +22,14 @@ from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.returns import checkout_page, payment_return
 from app.sandbox_pages import sandbox_page
 from app.settings import Settings
+from app.upkeep import upkeep_from_settings
 from app.webhooks import webhook
 from events.broker import current_broker, use_broker
 from events.record import dispatch_marks
 from events.redis_broker import RedisBroker
 from gateways.registry import GatewayRegistry
 from gateways.sandbox import SandboxGateway
+from resolvers.rate_limits import RateLimiter, close_connections
 from schema import build_schema
 
 
@@ -89,6 +91,10 @@ def create_app(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        max_query_bytes=settings.max_query_bytes,
+        cache_bytes=settings.document_cache_bytes,
+        max_cost=settings.max_cost,
+        list_size=settings.cost_list_size,
         introspection=settings.introspection_enabled,
         field_suggestions=settings.field_suggestions_enabled,
     )
@@ -109,6 +115,7 @@ def create_app(
                 await stack.enter_async_context(RegisterTortoise(app, config=config))
             # Unwound after the jobs stop and the sandbox drains, before the database closes.
             stack.push_async_callback(dispatch_marks.flush)
+            stack.push_async_callback(close_connections)
             if settings.redis_url:
                 await stack.enter_async_context(_redis_broker(settings.redis_url))
             if run_jobs:
@@ -116,9 +123,17 @@ def create_app(
                     interval=settings.job_interval_seconds,
                     outbox_delay=settings.outbox_delay_seconds,
                     reconcile_after=settings.reconcile_after_seconds,
+                    reconcile_max_backoff=settings.reconcile_max_backoff_seconds,
+                    reconcile_give_up_after=settings.reconcile_give_up_after_seconds,
+                    redeliver_after=settings.sandbox_redeliver_after_seconds,
                 )
                 await stack.enter_async_context(
-                    background_jobs(gateways, interval=timings.interval, timings=timings)
+                    background_jobs(
+                        gateways,
+                        interval=timings.interval,
+                        timings=timings,
+                        upkeep=upkeep_from_settings(settings),
+                    )
                 )
             yield
             sandbox = gateways.get("SANDBOX")
@@ -128,7 +143,11 @@ def create_app(
 
     middleware = [
         Middleware(RequestIdMiddleware),
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            max_json_depth=settings.max_json_depth,
+        ),
     ]
     if settings.allowed_origins:
         middleware.append(
@@ -155,6 +174,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.gateways = gateways
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.logger = logging.getLogger("payql.app")
     return app
 

@@ -22,6 +22,13 @@ from models.payment import Payment
 from resolvers.returns import ReturnNotFound, complete_return
 
 MAX_FORM_BYTES = 16_384
+# Pages where a buyer pays must not be framed by another site (clickjacking). The checkout
+# page loads its gateway's script, so its policy restricts framing only.
+NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+STATUS_PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+}
 
 
 async def payment_return(request: Request) -> Response:
@@ -52,6 +59,7 @@ async def payment_return(request: Request) -> Response:
         f"<!doctype html><title>Payment {escape(payment.status.value)}</title>"
         f"<p>Order {escape(order.number)}: payment {escape(payment.status.value)}.</p>",
         status_code=200,
+        headers=STATUS_PAGE_HEADERS,
     )
 
 
@@ -81,7 +89,7 @@ async def checkout_page(request: Request) -> Response:
         currency=payment.currency,
         description=f"Order {order.number}",
     )
-    return HTMLResponse(str(html))
+    return HTMLResponse(str(html), headers=NO_FRAMING)
 
 
 def _with_query(url: str, extra: dict[str, str]) -> str:

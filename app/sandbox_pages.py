@@ -13,6 +13,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from gateways.sandbox import SandboxGateway, Ticket
 from models.money import formatted
 
+# No script, no frames: a page that takes a buyer's decision must not be framed by another
+# site (clickjacking), and needs nothing but its own inline style.
+HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",  # the URL carries the payment's ticket
+    "Cache-Control": "no-store",
+}
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · payql sandbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -33,7 +44,9 @@ def _sandbox(request: Request) -> SandboxGateway | None:
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(title=escape(title), body=body), status_code=status)
+    return HTMLResponse(
+        PAGE.format(title=escape(title), body=body), status_code=status, headers=HEADERS
+    )
 
 
 async def sandbox_page(request: Request) -> Response:
@@ -47,7 +60,7 @@ async def sandbox_page(request: Request) -> Response:
         # A plain urlencoded form; parsed with the stdlib (no multipart support needed).
         form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
         approve = form.get("action", [""])[0] in ("pay", "approve")
-        sandbox.complete(ticket, approve=approve)
+        await sandbox.complete(ticket, approve=approve)
         return _after(ticket, approve)
     return _page("Checkout" if kind == "checkout" else "3-D Secure", _form(ticket))
 
@@ -74,7 +87,9 @@ def _after(ticket: Ticket, approve: bool) -> Response:
     if ticket.return_url:
         separator = "&" if "?" in ticket.return_url else "?"
         query = urlencode({"payment_id": ticket.payment_id, "outcome": "ok" if approve else "no"})
-        return RedirectResponse(f"{ticket.return_url}{separator}{query}", status_code=303)
+        return RedirectResponse(
+            f"{ticket.return_url}{separator}{query}", status_code=303, headers=HEADERS
+        )
     word = "submitted" if approve else "declined"
     return _page(
         "Done",

@@ -2,6 +2,8 @@
 
 import hashlib
 import hmac
+import math
+from collections import Counter
 from enum import StrEnum
 from functools import cached_property
 from typing import Self
@@ -11,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "payql-development-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_BYTES = 32
+MIN_DISTINCT_CHARACTERS = 10
+MIN_SECRET_BITS = 128
+ENV_EXAMPLE_SECRET = "change-me-to-at-least-32-random-bytes"  # noqa: S105 (the old placeholder)
+PUBLISHED_SECRETS = frozenset({DEV_JWT_SECRET, ENV_EXAMPLE_SECRET})
+PLACEHOLDER_WORDS = ("change-me", "changeme", "do-not-use", "replace-me", "example")
 
 
 class Environment(StrEnum):
@@ -25,11 +32,16 @@ class InsecureSettings(ValueError):
 class Settings(BaseSettings):
     """Everything payql reads from its environment.
 
-    In production a missing, default or short ``PAYQL_JWT_SECRET`` (without an RS256 public
-    key) refuses to start: anyone could mint tokens with a known secret.
+    In production a missing or weak ``PAYQL_JWT_SECRET`` (without an RS256 public key), and
+    an enabled sandbox without a strong ``PAYQL_SANDBOX_WEBHOOK_SECRET`` of its own, refuse
+    to start (:func:`weak_secret_reason` is the rule): anyone could mint tokens or sign
+    sandbox outcomes with a known secret.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # A refusal must never print the values it refused (they are secrets).
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     database_url: str = Field("sqlite://payql.sqlite3", alias="DATABASE_URL")
     redis_url: str | None = Field(None, alias="REDIS_URL")
@@ -79,12 +91,51 @@ class Settings(BaseSettings):
     razorpay_api_base: str = Field("https://api.razorpay.com/v1", alias="RAZORPAY_API_BASE")
 
     # -- GraphQL documents, cost and websockets
+    max_query_bytes: int = Field(100_000, alias="PAYQL_MAX_QUERY_BYTES")
+    document_cache_bytes: int = Field(64_000_000, alias="PAYQL_DOCUMENT_CACHE_BYTES")
+    max_cost: int = Field(100_000, alias="PAYQL_MAX_COST")
+    cost_list_size: int = Field(10, alias="PAYQL_COST_LIST_SIZE")
+    ws_idle_timeout_seconds: float = Field(60.0, alias="PAYQL_WS_IDLE_TIMEOUT")
 
     # -- Rate limits and money bounds
+    rate_limits: bool = Field(True, alias="PAYQL_RATE_LIMITS")
+    rate_limit_initiate_payment: str = Field(
+        "60/minute;600/hour", alias="PAYQL_RATE_LIMIT_INITIATE_PAYMENT"
+    )
+    rate_limit_confirm_payment: str = Field(
+        "120/minute;1200/hour", alias="PAYQL_RATE_LIMIT_CONFIRM_PAYMENT"
+    )
+    rate_limit_request_refund: str = Field(
+        "60/minute;300/hour", alias="PAYQL_RATE_LIMIT_REQUEST_REFUND"
+    )
+    rate_limit_manual_payment: str = Field(
+        "120/minute;1200/hour", alias="PAYQL_RATE_LIMIT_MANUAL_PAYMENT"
+    )
+    rate_limit_seats: str = Field("200/15minutes;400/day", alias="PAYQL_RATE_LIMIT_SEATS")
 
     # -- Inbound input and retention
+    max_json_depth: int = Field(32, alias="PAYQL_MAX_JSON_DEPTH", gt=0)
+    webhook_retention_days: float = Field(30.0, alias="PAYQL_WEBHOOK_RETENTION_DAYS", gt=0)
+    rejected_webhook_retention_days: float = Field(
+        7.0, alias="PAYQL_REJECTED_WEBHOOK_RETENTION_DAYS", gt=0
+    )
+    rejected_webhooks_per_minute: int = Field(60, alias="PAYQL_REJECTED_WEBHOOKS_PER_MINUTE", ge=0)
+    outbox_retention_days: float = Field(7.0, alias="PAYQL_OUTBOX_RETENTION_DAYS", gt=0)
+    prune_interval_seconds: float = Field(300.0, alias="PAYQL_PRUNE_INTERVAL", gt=0)
+    prune_batch: int = Field(1000, alias="PAYQL_PRUNE_BATCH", gt=0)
+    webhook_retry_max_attempts: int = Field(20, alias="PAYQL_WEBHOOK_RETRY_MAX_ATTEMPTS", gt=0)
+    webhook_retry_max_delay_seconds: float = Field(
+        3600.0, alias="PAYQL_WEBHOOK_RETRY_MAX_DELAY", gt=0
+    )
 
     # -- Durability, production checks and connections
+    reconcile_max_backoff_seconds: float = Field(3600.0, alias="PAYQL_RECONCILE_MAX_BACKOFF")
+    reconcile_give_up_after_seconds: float = Field(86_400.0, alias="PAYQL_RECONCILE_GIVE_UP_AFTER")
+    sandbox_redeliver_after_seconds: float = Field(10.0, alias="PAYQL_SANDBOX_REDELIVER_AFTER")
+    header_timeout_seconds: float = Field(10.0, alias="PAYQL_HEADER_TIMEOUT")
+    keep_alive_timeout_seconds: int = Field(5, alias="PAYQL_KEEP_ALIVE_TIMEOUT")
+    ws_ping_interval_seconds: float = Field(20.0, alias="PAYQL_WS_PING_INTERVAL")
+    ws_ping_timeout_seconds: float = Field(20.0, alias="PAYQL_WS_PING_TIMEOUT")
 
     @property
     def production(self) -> bool:
@@ -135,17 +186,59 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Self:
-        if not self.production or self.jwt_public_key:
+        if not self.production:
             return self
-        secret = self.jwt_secret
-        if not secret:
-            raise InsecureSettings(
-                "PAYQL_ENV=production needs PAYQL_JWT_SECRET (at least 32 bytes) "
-                "or PAYQL_JWT_PUBLIC_KEY; refusing to start without one."
-            )
-        if secret == DEV_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
-            raise InsecureSettings(
-                "PAYQL_JWT_SECRET is the development default or shorter than 32 bytes; "
-                "refusing to start in production with a guessable secret."
-            )
+        if not self.jwt_public_key:
+            _refuse_weak("PAYQL_JWT_SECRET", self.jwt_secret, "or PAYQL_JWT_PUBLIC_KEY")
+        if self.sandbox_enabled:
+            # Derived from PAYQL_JWT_SECRET, or with RS256 from the published development
+            # default: anyone could sign sandbox outcomes and mark orders paid.
+            _refuse_weak("PAYQL_SANDBOX_WEBHOOK_SECRET", self.sandbox_webhook_secret, "")
+            if self.sandbox_webhook_secret == self.jwt_secret:
+                raise InsecureSettings(
+                    "PAYQL_SANDBOX_WEBHOOK_SECRET must differ from PAYQL_JWT_SECRET; "
+                    "refusing to start in production."
+                )
         return self
+
+
+def weak_secret_reason(secret: str | None) -> str | None:
+    """Why ``secret`` is unfit for production, or None when it passes the rule.
+
+    The rule: at least :data:`MIN_SECRET_BYTES` bytes, at least
+    :data:`MIN_DISTINCT_CHARACTERS` distinct characters, an estimated strength of at least
+    :data:`MIN_SECRET_BITS` bits (its length times the Shannon entropy of its characters),
+    and none of payql's published defaults or placeholders. ``secrets.token_urlsafe(32)``
+    and ``openssl rand -hex 32`` pass.
+    """
+    if not secret:
+        return "is missing"
+    lowered = secret.strip().lower()
+    if secret in PUBLISHED_SECRETS or any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "is a published default or placeholder"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    if len(set(secret)) < MIN_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_DISTINCT_CHARACTERS} distinct characters"
+    if estimated_bits(secret) < MIN_SECRET_BITS:
+        return f"has less than {MIN_SECRET_BITS} bits of estimated entropy"
+    return None
+
+
+def estimated_bits(secret: str) -> float:
+    """The length of ``secret`` times the Shannon entropy of its character frequencies."""
+    counts = Counter(secret)
+    size = len(secret)
+    return -sum(n * math.log2(n / size) for n in counts.values())
+
+
+def _refuse_weak(name: str, secret: str | None, alternative: str) -> None:
+    reason = weak_secret_reason(secret)
+    if reason is None:
+        return
+    instead = f" ({alternative})" if alternative else ""
+    # Names the setting and the rule it broke, never the value.
+    raise InsecureSettings(
+        f"{name} {reason}; refusing to start in production without a random one{instead}, "
+        "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+    )

@@ -51,7 +51,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from schema.context import Context
-from schema.extensions import parsed_document
+from schema.documents import DocumentCache
 
 logger = logging.getLogger("payql.subscriptions")
 
@@ -64,11 +64,13 @@ GONE = (WebSocketDisconnect, OSError, RuntimeError)  # what a send raises once t
 _tasks: set[asyncio.Task[None]] = set()  # writes that had to wait, completions, closes
 
 
-def shared_root_field(query: str, operation_name: str | None, max_tokens: int) -> str | None:
+def shared_root_field(
+    query: str, operation_name: str | None, documents: DocumentCache
+) -> str | None:
     """The root field of a subscription document if it is one of ``SHARED_FIELDS``
-    (parsed through the schema's document cache, with the same token limit)."""
+    (parsed through the schema's document cache, within its limits)."""
     try:
-        operation = get_operation_ast(parsed_document(query, max_tokens), operation_name)
+        operation = get_operation_ast(documents.get(query).document, operation_name)
     except GraphQLError:
         return None  # Strawberry reports it
     if operation is None or operation.operation != OperationType.SUBSCRIPTION:
@@ -300,8 +302,8 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self._send_result_stream(operation, first_only())
 
     async def _share_key(self, operation: Operation[Context, None]) -> _Key | None:
-        max_tokens = self.view.settings.max_tokens  # type: ignore[attr-defined]
-        if shared_root_field(operation.query, operation.operation_name, max_tokens) is None:
+        documents: DocumentCache = self.schema.documents  # type: ignore[attr-defined]
+        if shared_root_field(operation.query, operation.operation_name, documents) is None:
             return None
         if self.context.principal is None:
             return None  # answered UNAUTHENTICATED by its own execution

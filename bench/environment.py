@@ -85,6 +85,10 @@ def payql_env(stack: Stack, port: int) -> dict[str, str]:
         # The seeded PROCESSING payments wait for the webhook scenario on purpose; without
         # this the reconciliation job would start asking the sandbox about them mid-run.
         PAYQL_RECONCILE_AFTER="3600",
+        # One writer token far past a customer's allowances: the limiter still runs (its
+        # cost is measured) but never refuses.
+        PAYQL_RATE_LIMIT_INITIATE_PAYMENT="1000000/minute",
+        PAYQL_RATE_LIMIT_SEATS="1000000000/minute",
         PYTHONUNBUFFERED="1",
     )
     env.pop("REDIS_URL", None)

@@ -10,6 +10,11 @@ still has local subscribers, and then sends each of them a ``{"type": "resync"}`
 subscriptions re-read current state, so a message missed while Redis was away cannot leave
 a screen stale. ``publish`` raises when Redis is unreachable; the caller leaves the outbox
 row undispatched and the dispatcher sends it later.
+
+A subscription waits for Redis to confirm its topic, except while Redis is known to be
+unreachable (the last connection attempt failed): then it goes on at once, reads its first
+state from the database, and the resync once a connection opens covers whatever it missed
+meanwhile, on the first connection too when Redis was down at start-up.
 """
 
 import asyncio
@@ -37,7 +42,7 @@ MAX_BACKOFF = 5.0
 class RedisBroker:
     """Broker over Redis pub/sub (``REDIS_URL``). Call :meth:`start` before use."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, confirm_timeout: float = CONFIRM_TIMEOUT) -> None:
         self._publisher: Redis = Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
         )
@@ -45,10 +50,12 @@ class RedisBroker:
             url, socket_connect_timeout=2, health_check_interval=30
         )
         self._local = MemoryBroker()
+        self._confirm_timeout = confirm_timeout
         self._pubsub: PubSub | None = None
         self._confirmed: dict[str, asyncio.Event] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self.unreachable = asyncio.Event()  # set while the last connection attempt failed
         self.reconnects = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -114,8 +121,16 @@ class RedisBroker:
             if pubsub is not None:
                 with suppress(RedisError, OSError):  # the reader reconnects and resubscribes
                     await pubsub.subscribe(channel)
-        with suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), CONFIRM_TIMEOUT)
+        if self.unreachable.is_set():
+            return  # no Redis to wait for: the resync once it is back covers this topic
+        waits = [asyncio.ensure_future(e.wait()) for e in (event, self.unreachable)]
+        try:
+            await asyncio.wait(
+                waits, timeout=self._confirm_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def _unlisten(self, topic: str) -> None:
         channel = PREFIX + topic
@@ -131,8 +146,13 @@ class RedisBroker:
         while True:
             try:
                 await self._connect()
+                # Also on a first connection after failed ones: topics subscribed to
+                # meanwhile went on without Redis and may have missed messages.
+                missed = not first or self.unreachable.is_set()
+                self.unreachable.clear()
                 if not first:
                     self.reconnects += 1
+                if missed:
                     await self._resync()
                 first = False
                 backoff = 0.1
@@ -141,6 +161,7 @@ class RedisBroker:
                 raise
             except (RedisError, OSError) as exc:
                 self.connected.clear()
+                self.unreachable.set()
                 for event in self._confirmed.values():
                     event.clear()
                 await self._close_pubsub()
@@ -166,7 +187,7 @@ class RedisBroker:
             await pubsub.unsubscribe(*dropped)
             asked.difference_update(dropped)
         pending = asked
-        deadline = asyncio.get_running_loop().time() + CONFIRM_TIMEOUT
+        deadline = asyncio.get_running_loop().time() + self._confirm_timeout
         while pending and asyncio.get_running_loop().time() < deadline:
             message = await pubsub.get_message(timeout=0.5)
             if message is not None:

@@ -45,6 +45,11 @@ class Payment(Entity):
     note = fields.TextField(null=True)
     gateway_response: dict[str, Any] | None = fields.JSONField(null=True)
     succeeded_at: datetime | None = fields.DatetimeField(null=True)
+    # Reconciliation's own bookkeeping (not a change of the payment: updated_at stays put):
+    # look-ups so far, when the next one is due, and when it stopped asking.
+    reconcile_attempts = fields.IntField(default=0)
+    reconcile_next_at: datetime | None = fields.DatetimeField(null=True)
+    reconcile_gave_up_at: datetime | None = fields.DatetimeField(null=True)
 
     class Meta:
         table = "payment"

@@ -44,22 +44,35 @@ class PaymentEvent(Model):
 
 
 class WebhookEvent(Entity):
-    """Every inbound gateway webhook, stored before it is processed."""
+    """Every inbound gateway webhook, stored before it is processed.
+
+    A verified delivery keeps its whole body (``raw_body``), which the retry job parses
+    again. A rejected one keeps an empty ``raw_body`` and a bounded record: ``error`` (the reason),
+    ``body_size`` and a short, printable ``excerpt``; a client sending megabytes of
+    unsigned bodies must not be able to fill the disk. ``next_attempt_at`` is when a
+    waiting (verified, not yet applied) delivery is tried again.
+    """
 
     gateway = fields.CharField(max_length=16)
     event_id = fields.CharField(max_length=255)
     event_type = fields.CharField(max_length=128, default="")
     raw_body = fields.TextField()
+    body_size = fields.IntField(default=0)
+    excerpt = fields.CharField(max_length=512, default="")
     verified = fields.BooleanField(default=False)
     processed = fields.BooleanField(default=False)
     processed_at: datetime | None = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
+    next_attempt_at: datetime | None = fields.DatetimeField(null=True)
     error = fields.TextField(null=True)
 
     class Meta:
         table = "webhook_event"
         unique_together = (("gateway", "event_id"),)
-        indexes = (("processed", "created_at"),)
+        indexes = (
+            ("processed", "created_at"),
+            ("verified", "processed", "next_attempt_at"),
+        )
 
 
 class IdempotencyKey(Entity):
@@ -79,6 +92,7 @@ class IdempotencyKey(Entity):
     class Meta:
         table = "idempotency_key"
         unique_together = (("user", "operation", "key"),)
+        indexes = (("expires_at",),)
 
 
 class OutboxEvent(Model):

@@ -18,7 +18,12 @@ else that escapes a use case is a bug: masked for the client, logged in full.
     ├── PaymentMethodInvalid  PAYMENT_METHOD_INVALID
     ├── CapacityBelowHeld     CAPACITY_BELOW_HELD
     ├── AlreadyExists         ALREADY_EXISTS
-    └── IdempotencyKeyReused  IDEMPOTENCY_KEY_REUSED
+    ├── IdempotencyKeyReused  IDEMPOTENCY_KEY_REUSED
+    └── RateLimited           RATE_LIMITED (``resolvers/rate_limits.py``; the API reports it
+                              as a GraphQL error with ``extensions.retryAfter``)
+
+Values the database could not store (NUL, unpaired surrogates, too long, far dates) are
+refused as INVALID_INPUT before any use case runs (``resolvers/text.py``).
 """
 
 from collections.abc import Sequence

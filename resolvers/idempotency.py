@@ -4,7 +4,7 @@ The key row is inserted in the same transaction as the work it guards. Two concu
 requests with one key collide on the (user, operation, key) unique index: the loser's
 transaction rolls back whole (including any capacity it held) and it replays the winner's
 result once that commits. Keys are kept 25 hours (24 h promised, plus margin); an
-expired key is forgotten.
+expired key is forgotten, and the pruning job deletes expired keys in batches.
 """
 
 import hashlib
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+from tortoise.expressions import Subquery
 
 from models.records import IdempotencyKey
 from resolvers.errors import IdempotencyKeyReused, InvalidInput
@@ -85,3 +87,9 @@ async def claim(scope: IdempotencyScope, *, resource_id: UUID, now: datetime) ->
         resource_id=resource_id,
         expires_at=now + KEY_TTL,
     )
+
+
+async def prune_expired_keys(*, now: datetime, batch: int) -> int:
+    """Delete up to ``batch`` keys whose promise has run out; returns how many."""
+    expired = IdempotencyKey.filter(expires_at__lte=now).order_by("expires_at").limit(batch)
+    return await IdempotencyKey.filter(id__in=Subquery(expired.values("id"))).delete()

@@ -17,6 +17,7 @@ from resolvers.errors import Forbidden, InvalidInput, NotFound, Overpayment
 from resolvers.ids import parse_id
 from resolvers.payments import check_payable, credit_order
 from resolvers.people import ensure_user
+from resolvers.rate_limits import UNLIMITED, Action, Quota
 from resolvers.visibility import visible_order
 
 
@@ -30,16 +31,24 @@ async def record_manual_payment(
     actor: Actor,
     now: datetime,
     idempotency_key: str | None = None,
+    quota: Quota = UNLIMITED,
 ) -> Payment:
     """Record money staff received outside payql; the order is PAID once payments cover it.
+
+    Without ``allow_overpayment`` the amount is at most the balance due; with it, at most
+    the balance due plus the order's total (a tip or a double transfer, never an amount no
+    order could explain).
 
     :raises InvalidInput: malformed id, amount ≤ 0, reference or note too long.
     :raises NotFound: no such order visible to the actor.
     :raises Forbidden: the actor is not staff of the order's workspace.
     :raises OrderNotPayable: the order is not PENDING (or its hold expired).
-    :raises Overpayment: more than the balance due, without ``allow_overpayment``.
+    :raises Overpayment: more than the balance due, without ``allow_overpayment``; more
+        than the balance due plus the total, with it.
     :raises IdempotencyKeyReused: the key was used with different input.
+    :raises RateLimited: the actor recorded too many payments lately.
     """
+    await quota.spend(Action.RECORD_MANUAL_PAYMENT)
     scope = idempotency.scope_for(
         user_id=actor.user_id,
         operation="recordManualPayment",
@@ -68,12 +77,7 @@ async def record_manual_payment(
         async with in_transaction():
             locked = await Order.filter(id=order.id).select_for_update().get()
             check_payable(locked, now)
-            if amount > locked.balance_due and not allow_overpayment:
-                raise Overpayment(
-                    f"the balance due is {formatted(locked.balance_due, locked.currency)}; "
-                    "set allowOverpayment to record more",
-                    field=["input", "amount"],
-                )
+            _check_bound(locked, amount, allow_overpayment=allow_overpayment)
             if scope is not None:
                 await idempotency.claim(scope, resource_id=payment_id, now=now)
             payment = await Payment.create(
@@ -104,6 +108,22 @@ async def record_manual_payment(
         raise
     await events.publish()
     return payment
+
+
+def _check_bound(order: Order, amount: int, *, allow_overpayment: bool) -> None:
+    due = order.balance_due
+    if amount > due and not allow_overpayment:
+        raise Overpayment(
+            f"the balance due is {formatted(due, order.currency)}; "
+            "set allowOverpayment to record more",
+            field=["input", "amount"],
+        )
+    if amount > due + order.total:
+        raise Overpayment(
+            f"at most {formatted(due + order.total, order.currency)} (the balance due plus "
+            "the order's total) can be recorded",
+            field=["input", "amount"],
+        )
 
 
 def _validate(amount: int, reference: str | None, note: str | None) -> None:

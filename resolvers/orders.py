@@ -40,6 +40,7 @@ from resolvers.errors import (
 from resolvers.ids import parse_id
 from resolvers.people import ensure_user
 from resolvers.pricing import Discount, Line, quote
+from resolvers.rate_limits import UNLIMITED, Action, Quota
 from resolvers.visibility import visible_order
 
 MAX_QUANTITY = 100
@@ -87,9 +88,18 @@ def new_order_number() -> str:
 
 
 async def create_order(
-    *, request: OrderRequest, actor: Actor, now: datetime, idempotency_key: str | None = None
+    *,
+    request: OrderRequest,
+    actor: Actor,
+    now: datetime,
+    idempotency_key: str | None = None,
+    quota: Quota = UNLIMITED,
 ) -> Order:
     """Price ``request`` from the catalog and hold its capacity as a PENDING order.
+
+    A customer's seats count against their seat allowance (``Action.HOLD_SEATS``, cost: the
+    seats), so one account cannot hold a whole event again and again; the workspace's staff
+    sell at the box office and are not counted.
 
     :raises InvalidInput: malformed ids, quantities, metadata or URLs.
     :raises NotFound: unknown workspace or product.
@@ -98,6 +108,7 @@ async def create_order(
     :raises VoucherInvalid: unknown, expired or used-up voucher.
     :raises SoldOut: not enough capacity left.
     :raises IdempotencyKeyReused: the key was used with different input.
+    :raises RateLimited: the customer put too many seats on hold lately.
     """
     scope = idempotency.scope_for(
         user_id=actor.user_id,
@@ -112,6 +123,8 @@ async def create_order(
 
     workspace = await _workspace(request.workspace_id)
     lines = await _plan_lines(workspace, request.items, now=now)
+    if not actor.is_staff_of(workspace.id):
+        await quota.spend(Action.HOLD_SEATS, cost=sum(line.quantity for line in lines))
     currency = lines[0].product.currency
     voucher = await _voucher(workspace, request.voucher_code, currency=currency, now=now)
     _check_extras(request)

@@ -47,6 +47,7 @@ from resolvers.errors import (
 )
 from resolvers.ids import parse_id
 from resolvers.orders import is_web_url, workspace_by_id
+from resolvers.rate_limits import UNLIMITED, Action, Quota
 from resolvers.refunds import reserve_refund, submit_refund
 from resolvers.visibility import visible_order, visible_payment
 
@@ -77,6 +78,7 @@ async def initiate_payment(
     now: datetime,
     gateways: GatewayRegistry,
     idempotency_key: str | None = None,
+    quota: Quota = UNLIMITED,
 ) -> Payment:
     """Start collecting an order's balance through a gateway (or return the one in flight).
 
@@ -86,7 +88,9 @@ async def initiate_payment(
     :raises GatewayNotEnabled: the gateway is not configured or not enabled by the workspace.
     :raises PaymentMethodInvalid: the gateway does not accept the token.
     :raises IdempotencyKeyReused: the key was used with different input.
+    :raises RateLimited: the actor started too many payments lately.
     """
+    await quota.spend(Action.INITIATE_PAYMENT)
     scope = idempotency.scope_for(
         user_id=actor.user_id,
         operation="initiatePayment",
@@ -135,6 +139,7 @@ async def confirm_payment(
     now: datetime,
     gateways: GatewayRegistry,
     idempotency_key: str | None = None,
+    quota: Quota = UNLIMITED,
 ) -> Payment:
     """Ask the gateway where a payment stands and apply it (after 3-D Secure or a redirect).
 
@@ -142,7 +147,9 @@ async def confirm_payment(
 
     :raises InvalidInput: malformed id.  :raises NotFound: not visible to the actor.
     :raises IdempotencyKeyReused: the key was used with different input.
+    :raises RateLimited: the actor asked too often lately.
     """
+    await quota.spend(Action.CONFIRM_PAYMENT)
     scope = idempotency.scope_for(
         user_id=actor.user_id,
         operation="confirmPayment",

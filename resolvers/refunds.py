@@ -58,6 +58,7 @@ from resolvers.errors import (
 from resolvers.ids import parse_id
 from resolvers.orders import release_holds
 from resolvers.people import ensure_user
+from resolvers.rate_limits import UNLIMITED, Action, Quota
 from resolvers.visibility import visible_payment
 
 logger = logging.getLogger("payql.refunds")
@@ -80,6 +81,7 @@ async def request_refund(
     now: datetime,
     gateways: GatewayRegistry,
     idempotency_key: str | None = None,
+    quota: Quota = UNLIMITED,
 ) -> Refund:
     """Refund ``amount`` of a payment (all that is left when None).
 
@@ -94,7 +96,9 @@ async def request_refund(
     :raises DisputeOpen: a chargeback is open on the payment.
     :raises RefundExceedsBalance: more than what is left to refund.
     :raises IdempotencyKeyReused: the key was used with different input.
+    :raises RateLimited: the actor requested too many refunds lately.
     """
+    await quota.spend(Action.REQUEST_REFUND)
     scope = idempotency.scope_for(
         user_id=actor.user_id,
         operation="requestRefund",

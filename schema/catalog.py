@@ -11,9 +11,17 @@ from resolvers.errors import InvalidInput
 from resolvers.ids import try_parse_id
 from schema.context import Info
 from schema.errors import UserError, attempt
-from schema.inputs import CreateProductInput, CreateVoucherInput, UpdateProductInput
+from schema.inputs import (
+    CreateProductInput,
+    CreateVoucherInput,
+    UpdateProductInput,
+    check_argument,
+    input_errors,
+)
 from schema.permissions import IsAuthenticated
 from schema.types import Me, Membership, Product, Voucher, Workspace
+
+SLUG_LENGTH = 64  # the column
 
 
 @strawberry.type(description="Result of a product mutation.")
@@ -57,6 +65,7 @@ class CatalogQuery:
         ] = None,
         slug: Annotated[str | None, strawberry.argument(description="Workspace slug.")] = None,
     ) -> Workspace | None:
+        check_argument(slug, field=["slug"], max_length=SLUG_LENGTH)
         if id is not None:
             workspace_id = try_parse_id(id)
             row = await models.Workspace.get_or_none(id=workspace_id) if workspace_id else None
@@ -100,6 +109,8 @@ class CatalogMutation:
             CreateProductInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> ProductPayload:
+        if errors := input_errors(input):
+            return ProductPayload(product=None, errors=errors)
         draft = catalog_cases.ProductDraft(
             name=input.name,
             price=input.price,
@@ -126,6 +137,9 @@ class CatalogMutation:
             UpdateProductInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> ProductPayload:
+        if errors := input_errors(input):
+            return ProductPayload(product=None, errors=errors)
+
         async def run() -> models.Product:
             return await catalog_cases.update_product(
                 actor=await info.context.actor(),
@@ -146,6 +160,8 @@ class CatalogMutation:
             CreateVoucherInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> VoucherPayload:
+        if errors := input_errors(input):
+            return VoucherPayload(voucher=None, errors=errors)
         draft = catalog_cases.VoucherDraft(
             code=input.code,
             percent_off=input.percent_off,

@@ -11,9 +11,19 @@ from resolvers.errors import UserFacingError
 from resolvers.ids import try_parse_id
 from schema.context import Info
 from schema.errors import UserError, attempt
-from schema.inputs import CancelOrderInput, CreateOrderInput, OrderFilterInput
+from schema.inputs import (
+    CancelOrderInput,
+    CreateOrderInput,
+    OrderFilterInput,
+    check_argument,
+    input_errors,
+)
+from schema.payments import quota, within_limits
 from schema.permissions import IsAuthenticated
 from schema.types import Order, Payment, Refund
+
+ORDER_NUMBER_LENGTH = 32  # the column; a longer number matches no order
+CURSOR_LENGTH = 512  # far beyond any endCursor payql hands out
 
 
 @strawberry.type(description="Pagination state of a connection.")
@@ -61,6 +71,7 @@ class OrderQuery:
         number: Annotated[str | None, strawberry.argument(description="Order number.")] = None,
     ) -> Order | None:
         principal = info.context.authenticated()
+        check_argument(number, field=["number"], max_length=ORDER_NUMBER_LENGTH)
         if id is not None:
             order_id = try_parse_id(id)
             row = await visibility.readable_order(principal, order_id) if order_id else None
@@ -85,6 +96,8 @@ class OrderQuery:
             OrderFilterInput | None, strawberry.argument(description="Narrow the list.")
         ] = None,
     ) -> OrderConnection:
+        check_argument(after, field=["after"], max_length=CURSOR_LENGTH)
+        check_argument(filter, field=["filter"])
         actor = await info.context.actor()
         criteria = visibility.OrderFilter()
         if filter is not None:
@@ -144,7 +157,10 @@ class OrderQuery:
 @strawberry.type
 class OrderMutation:
     @strawberry.mutation(
-        description="Price items from the catalog and hold them as a PENDING order.",
+        description=(
+            "Price items from the catalog and hold them as a PENDING order. A customer's "
+            "seats on hold are rate-limited (null with a RATE_LIMITED error when refused)."
+        ),
         permission_classes=[IsAuthenticated],
     )
     async def create_order(
@@ -153,7 +169,9 @@ class OrderMutation:
         input: Annotated[
             CreateOrderInput, strawberry.argument(description="What to do; see the input type.")
         ],
-    ) -> OrderPayload:
+    ) -> OrderPayload | None:
+        if errors := input_errors(input):
+            return _payload(None, errors)
         request = order_cases.OrderRequest(
             workspace_id=input.workspace_id,
             items=[order_cases.ItemRequest(i.product_id, i.quantity) for i in input.items],
@@ -162,14 +180,14 @@ class OrderMutation:
             success_url=input.success_url,
             failure_url=input.failure_url,
         )
-        row, errors = await attempt(
-            order_cases.create_order(
-                request=request,
-                actor=await info.context.actor(),
-                now=info.context.now(),
-                idempotency_key=input.idempotency_key,
-            )
+        call = order_cases.create_order(
+            request=request,
+            actor=await info.context.actor(),
+            now=info.context.now(),
+            idempotency_key=input.idempotency_key,
+            quota=quota(info),
         )
+        row, errors = await attempt(within_limits(call))
         return _payload(row, errors)
 
     @strawberry.mutation(
@@ -183,6 +201,8 @@ class OrderMutation:
             CancelOrderInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> OrderPayload:
+        if errors := input_errors(input):
+            return _payload(None, errors)
         row, errors = await attempt(
             order_cases.cancel_order(
                 order_id=input.order_id, actor=await info.context.actor(), now=info.context.now()

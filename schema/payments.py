@@ -1,8 +1,18 @@
-"""Payments: the ``gateways`` query and the initiatePayment / confirmPayment mutations."""
+"""Payments: the ``gateways`` query and the money-moving mutations.
 
-from typing import Annotated, cast
+Money-moving mutations are rate-limited per actor (``resolvers/rate_limits.py``). A refusal
+is a GraphQL error on the mutation's field, ``extensions: {code: "RATE_LIMITED",
+retryAfter: <seconds>}``, not an entry of the payload's ``errors``: a client's retry logic
+finds it where it finds every other "try again later", and nothing was attempted, so there
+is no payload to report on. Those mutations' payloads are nullable so that a refusal nulls
+only its own field, never the results of the mutations before it in the same document.
+"""
+
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 import models
@@ -11,12 +21,42 @@ from resolvers import manual as manual_cases
 from resolvers import payments as payment_cases
 from resolvers import refunds as refund_cases
 from resolvers.ids import try_parse_id
+from resolvers.rate_limits import UNLIMITED, Quota, RateLimited, RateLimiter
 from schema.context import Info
 from schema.enums import GatewayName
 from schema.errors import UserError, attempt
+from schema.inputs import column, input_errors
 from schema.permissions import IsAuthenticated
 from schema.scalars import Long
 from schema.types import NextAction, Payment, Refund
+
+T = TypeVar("T")
+
+
+def quota(info: Info) -> Quota:
+    """The caller's rate-limit allowances: by user id, or by address without a token."""
+    request = info.context.request
+    limiter = getattr(request.app.state, "rate_limiter", None) if request is not None else None
+    if not isinstance(limiter, RateLimiter) or request is None:
+        return UNLIMITED
+    principal = info.context.principal
+    if principal is not None:
+        return limiter.quota(f"user:{principal.user_id}")
+    return limiter.quota(f"ip:{request.client.host if request.client else '-'}")
+
+
+async def within_limits(call: Awaitable[T]) -> T:
+    """Await a use case; a rate-limit refusal becomes a GraphQL error with ``retryAfter``.
+
+    :raises GraphQLError: ``RATE_LIMITED``, ``extensions.retryAfter`` in whole seconds.
+    """
+    try:
+        return await call
+    except RateLimited as exc:
+        raise GraphQLError(
+            exc.message,
+            extensions={"code": exc.code.value, "retryAfter": exc.retry_after},
+        ) from None
 
 
 @strawberry.type(description="A gateway a workspace accepts, with what clients may know of it.")
@@ -37,12 +77,17 @@ class InitiatePaymentInput:
             "A gateway payment-method token (e.g. pm_card_visa on the sandbox). Without one, "
             "nextAction.redirectUrl leads to the gateway's hosted checkout."
         ),
+        metadata=column(255),
     )
     return_url: str | None = strawberry.field(
-        default=None, description="Where to send the buyer back to after a redirect."
+        default=None,
+        description="Where to send the buyer back to after a redirect.",
+        metadata=column(2048),
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Retry-safe key: the same key and input return the same payment."
+        default=None,
+        description="Retry-safe key: the same key and input return the same payment.",
+        metadata=column(255),
     )
 
 
@@ -51,7 +96,9 @@ class InitiatePaymentInput:
 )
 class ConfirmPaymentInput:
     payment_id: strawberry.ID = strawberry.field(description="Payment to confirm.")
-    idempotency_key: str | None = strawberry.field(default=None, description="Retry-safe key.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retry-safe key.", metadata=column(255)
+    )
 
 
 @strawberry.input(description="Return money from a succeeded payment.")
@@ -65,7 +112,9 @@ class RequestRefundInput:
         default=RefundReason.REQUESTED_BY_CUSTOMER, description="Why."
     )
     description: str = strawberry.field(default="", description="Free-text explanation.")
-    idempotency_key: str | None = strawberry.field(default=None, description="Retry-safe key.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retry-safe key.", metadata=column(255)
+    )
 
 
 @strawberry.input(description="Money staff received outside payql (cash, bank transfer).")
@@ -77,9 +126,15 @@ class RecordManualPaymentInput:
     )
     note: str | None = strawberry.field(default=None, description="Anything worth keeping.")
     allow_overpayment: bool = strawberry.field(
-        default=False, description="Accept more than the balance due (refused otherwise)."
+        default=False,
+        description=(
+            "Accept more than the balance due (refused otherwise), up to the balance due "
+            "plus the order's total."
+        ),
     )
-    idempotency_key: str | None = strawberry.field(default=None, description="Retry-safe key.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retry-safe key.", metadata=column(255)
+    )
 
 
 @strawberry.type(description="Result of requestRefund.")
@@ -143,7 +198,8 @@ class PaymentMutation:
     @strawberry.mutation(
         description=(
             "Start paying an order. If a payment for it is already in flight, that payment is "
-            "returned instead of charging again; after a failure a new attempt is made."
+            "returned instead of charging again; after a failure a new attempt is made. "
+            "Rate-limited per caller (null with a RATE_LIMITED error when refused)."
         ),
         permission_classes=[IsAuthenticated],
     )
@@ -153,48 +209,56 @@ class PaymentMutation:
         input: Annotated[
             InitiatePaymentInput, strawberry.argument(description="What to pay and how.")
         ],
-    ) -> PaymentPayload:
-        row, errors = await attempt(
-            payment_cases.initiate_payment(
-                attempt=payment_cases.PaymentAttempt(
-                    order_id=input.order_id,
-                    gateway=input.gateway.value,
-                    payment_method_token=input.payment_method_token,
-                    return_url=input.return_url,
-                ),
-                actor=await info.context.actor(),
-                now=info.context.now(),
-                gateways=info.context.gateways,
-                idempotency_key=input.idempotency_key,
-            )
+    ) -> PaymentPayload | None:
+        if errors := input_errors(input):
+            return _payload(None, errors)
+        call = payment_cases.initiate_payment(
+            attempt=payment_cases.PaymentAttempt(
+                order_id=input.order_id,
+                gateway=input.gateway.value,
+                payment_method_token=input.payment_method_token,
+                return_url=input.return_url,
+            ),
+            actor=await info.context.actor(),
+            now=info.context.now(),
+            gateways=info.context.gateways,
+            idempotency_key=input.idempotency_key,
+            quota=quota(info),
         )
+        row, errors = await attempt(within_limits(call))
         return _payload(row, errors)
 
     @strawberry.mutation(
-        description="Ask the gateway for the payment's status and apply it (never the client's).",
+        description=(
+            "Ask the gateway for the payment's status and apply it (never the client's). "
+            "Rate-limited per caller."
+        ),
         permission_classes=[IsAuthenticated],
     )
     async def confirm_payment(
         self,
         info: Info,
         input: Annotated[ConfirmPaymentInput, strawberry.argument(description="Which payment.")],
-    ) -> PaymentPayload:
-        row, errors = await attempt(
-            payment_cases.confirm_payment(
-                payment_id=input.payment_id,
-                actor=await info.context.actor(),
-                now=info.context.now(),
-                gateways=info.context.gateways,
-                idempotency_key=input.idempotency_key,
-            )
+    ) -> PaymentPayload | None:
+        if errors := input_errors(input):
+            return _payload(None, errors)
+        call = payment_cases.confirm_payment(
+            payment_id=input.payment_id,
+            actor=await info.context.actor(),
+            now=info.context.now(),
+            gateways=info.context.gateways,
+            idempotency_key=input.idempotency_key,
+            quota=quota(info),
         )
+        row, errors = await attempt(within_limits(call))
         return _payload(row, errors)
 
     @strawberry.mutation(
         description=(
             "Refund a succeeded payment, fully or partly. Customers may refund their own order "
             "until its event starts (if the workspace allows it); staff at any time. Refused "
-            "while a dispute is open. The refund is PENDING until the gateway settles it."
+            "while a dispute is open. The refund is PENDING until the gateway settles it. "
+            "Rate-limited per caller."
         ),
         permission_classes=[IsAuthenticated],
     )
@@ -202,25 +266,27 @@ class PaymentMutation:
         self,
         info: Info,
         input: Annotated[RequestRefundInput, strawberry.argument(description="What to refund.")],
-    ) -> RefundPayload:
-        row, errors = await attempt(
-            refund_cases.request_refund(
-                payment_id=input.payment_id,
-                amount=None if input.amount is None else int(input.amount),
-                reason=input.reason,
-                description=input.description,
-                actor=await info.context.actor(),
-                now=info.context.now(),
-                gateways=info.context.gateways,
-                idempotency_key=input.idempotency_key,
-            )
+    ) -> RefundPayload | None:
+        if errors := input_errors(input):
+            return RefundPayload(refund=None, errors=errors)
+        call = refund_cases.request_refund(
+            payment_id=input.payment_id,
+            amount=None if input.amount is None else int(input.amount),
+            reason=input.reason,
+            description=input.description,
+            actor=await info.context.actor(),
+            now=info.context.now(),
+            gateways=info.context.gateways,
+            idempotency_key=input.idempotency_key,
+            quota=quota(info),
         )
+        row, errors = await attempt(within_limits(call))
         return RefundPayload(refund=Refund(row=row) if row else None, errors=errors)
 
     @strawberry.mutation(
         description=(
             "Staff only: record a cash or transfer payment. Payments accumulate; the order is "
-            "PAID once they cover its total."
+            "PAID once they cover its total. Rate-limited per caller."
         ),
         permission_classes=[IsAuthenticated],
     )
@@ -230,17 +296,19 @@ class PaymentMutation:
         input: Annotated[
             RecordManualPaymentInput, strawberry.argument(description="What was received.")
         ],
-    ) -> PaymentPayload:
-        row, errors = await attempt(
-            manual_cases.record_manual_payment(
-                order_id=input.order_id,
-                amount=int(input.amount),
-                reference=input.reference,
-                note=input.note,
-                allow_overpayment=input.allow_overpayment,
-                actor=await info.context.actor(),
-                now=info.context.now(),
-                idempotency_key=input.idempotency_key,
-            )
+    ) -> PaymentPayload | None:
+        if errors := input_errors(input):
+            return _payload(None, errors)
+        call = manual_cases.record_manual_payment(
+            order_id=input.order_id,
+            amount=int(input.amount),
+            reference=input.reference,
+            note=input.note,
+            allow_overpayment=input.allow_overpayment,
+            actor=await info.context.actor(),
+            now=info.context.now(),
+            idempotency_key=input.idempotency_key,
+            quota=quota(info),
         )
+        row, errors = await attempt(within_limits(call))
         return _payload(row, errors)

@@ -63,8 +63,16 @@ def _sqlite_shape(path: str) -> dict[str, Any]:
         shape: dict[str, Any] = {}
         for table in sorted(t for t in tables if t != "aerich"):
             shape[table] = {
-                # Drop the column position: ALTER TABLE ADD appends, which is harmless.
-                "columns": sorted(row[1:] for row in conn.execute(f'PRAGMA table_info("{table}")')),
+                # Name, type, NOT NULL and primary key, as on PostgreSQL. Not the position
+                # (ALTER TABLE ADD appends) nor the default: adding a NOT NULL column to a
+                # table with rows needs a DEFAULT, which SQLite cannot drop afterwards, and
+                # Tortoise writes every default itself.
+                "columns": sorted(
+                    (name, kind, notnull, pk)
+                    for _, name, kind, notnull, _, pk in conn.execute(
+                        f'PRAGMA table_info("{table}")'
+                    )
+                ),
                 "indexes": sorted(
                     (unique, tuple(c[2] for c in conn.execute(f'PRAGMA index_info("{name}")')))
                     for _, name, unique, *_ in conn.execute(f'PRAGMA index_list("{table}")')

@@ -97,6 +97,8 @@ async def test_money_invariants_hold_after_every_step(
     shop = await make_workspace(f"m-{uuid4().hex[:10]}")
     await make_staff(f"{shop.slug}-{STAFF}", shop)
     product = await make_product(shop, price=2500, capacity=5)
+    # A buyer per example: the per-caller rate limits count across examples (in Redis too).
+    buyer = f"{shop.slug}-{BUYER}"
     created = await api(
         CREATE_ORDER,
         {
@@ -105,25 +107,31 @@ async def test_money_invariants_hold_after_every_step(
                 "items": [{"productId": str(product.id), "quantity": 2}],
             }
         },
-        as_user=BUYER,
+        as_user=buyer,
     )
     order_id = created.data["createOrder"]["order"]["id"]
     staff = f"{shop.slug}-{STAFF}"
 
     for step, value in plan:
-        await _run(api, held, step, value, order_id, staff)
+        await _run(api, held, step, value, order_id, staff, buyer)
         await api.sandbox.drain()  # scheduled webhooks reach the queue
         await _check_invariants(api, order_id)
 
 
 async def _run(
-    api: GraphQLClient, held: HeldWebhooks, step: str, value: Any, order_id: str, staff: str
+    api: GraphQLClient,
+    held: HeldWebhooks,
+    step: str,
+    value: Any,
+    order_id: str,
+    staff: str,
+    buyer: str = BUYER,
 ) -> None:
     if step == "pay":
         answer = await api(
             PAY,
             {"input": {"orderId": order_id, "gateway": "SANDBOX", "paymentMethodToken": value}},
-            as_user=BUYER,
+            as_user=buyer,
         )
         _expected(answer.data["initiatePayment"]["errors"])
     elif step == "cash":

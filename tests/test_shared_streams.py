@@ -23,6 +23,7 @@ from app.shared_streams import (
 )
 from events.broker import current_broker
 from models import Membership, Product, Workspace
+from schema.documents import DocumentCache
 from tests.helpers import (
     CREATE_ORDER,
     LiveServer,
@@ -304,10 +305,15 @@ async def test_shared_documents_obey_the_token_limit(live: LiveServer) -> None:
     assert "more than 3000 tokens" in closed.value.rcvd.reason
 
 
+def _within(tokens: int) -> DocumentCache:
+    return DocumentCache(max_length=100_000, max_tokens=tokens, max_bytes=1_000_000)
+
+
 def test_the_sharing_check_parses_within_the_token_limit() -> None:
     doc = 'subscription { workspaceEvents(workspaceId: "w") { id type toStatus } }'
-    assert shared_root_field(doc, None, 100) == "workspaceEvents"
-    assert shared_root_field(doc, None, 10) is None  # not parsed past the limit
+    assert shared_root_field(doc, None, _within(100)) == "workspaceEvents"
+    assert shared_root_field(doc, None, _within(10)) is None  # not parsed past the limit
     assert (
-        shared_root_field("subscription { paymentStatus(paymentId: 1) { id } }", None, 100) is None
+        shared_root_field("subscription { paymentStatus(paymentId: 1) { id } }", None, _within(100))
+        is None
     )

@@ -4,18 +4,19 @@ import asyncio
 import json
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from app.jobs import background_jobs
+from app.upkeep import Upkeep
 from gateways.base import GatewayState, PaymentResult
 from gateways.signing import sign
 from models import Order, Payment, PaymentEvent, WebhookEvent
 from models.enums import OrderStatus, PaymentStatus
-from resolvers.webhooks import retry_pending_webhooks
+from resolvers.webhooks import RetryPolicy, retry_pending_webhooks
 from tests.helpers import CREATE_ORDER, GraphQLClient, make_product, make_workspace, order_input
 
 BUYER = "ann@example.com"
@@ -301,7 +302,8 @@ async def test_the_background_job_retries_waiting_events(api: GraphQLClient) -> 
         attempt=1,
     )
 
-    async with background_jobs(api.app.state.gateways, interval=0.02):
+    soon = Upkeep(retry=RetryPolicy(first=timedelta(0)))
+    async with background_jobs(api.app.state.gateways, interval=0.02, upkeep=soon):
         for _ in range(200):
             if (await WebhookEvent.get(event_id="evt_early")).processed:
                 break

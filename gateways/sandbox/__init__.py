@@ -1,6 +1,17 @@
 """SANDBOX: the built-in, offline test gateway (see ``gateways.sandbox.gateway``)."""
 
 from gateways.sandbox.gateway import KNOWN_TOKENS, SandboxGateway, Ticket
-from gateways.sandbox.sender import HttpWebhookSender, WebhookSender
+from gateways.sandbox.promises import MemoryPromiseStore, PromisedWebhook, PromiseStore
+from gateways.sandbox.sender import HttpWebhookSender, WebhookNotDelivered, WebhookSender
 
-__all__ = ["KNOWN_TOKENS", "HttpWebhookSender", "SandboxGateway", "Ticket", "WebhookSender"]
+__all__ = [
+    "KNOWN_TOKENS",
+    "HttpWebhookSender",
+    "MemoryPromiseStore",
+    "PromiseStore",
+    "PromisedWebhook",
+    "SandboxGateway",
+    "Ticket",
+    "WebhookNotDelivered",
+    "WebhookSender",
+]

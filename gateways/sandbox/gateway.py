@@ -30,6 +30,12 @@ over ``timestamp.body``), through the same route as every real gateway. The host
 carry a signed *ticket* describing the payment, so any worker can serve them. The sandbox
 remembers payments in process memory to answer ``fetch_payment``; a payment it does not
 know (another worker, a restart) is reported as "outcome unknown", never as failed.
+
+Every webhook it promises is stored first (a :class:`~gateways.sandbox.promises.PromiseStore`,
+the database in ``payql serve``), then sent by this process when due. If the process dies
+before sending, :meth:`SandboxGateway.deliver_overdue` (run by every worker's
+reconciliation round) sends it: an outcome promised is delivered after a restart, and its
+event id makes a second delivery a duplicate the inbox ignores.
 """
 
 import asyncio
@@ -37,9 +43,11 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateways.base import (
@@ -50,7 +58,6 @@ from gateways.base import (
     GatewayNotSupported,
     GatewayOutcomeUnknown,
     GatewayState,
-    InvalidWebhook,
     NextAction,
     PaymentRequest,
     PaymentResult,
@@ -58,8 +65,12 @@ from gateways.base import (
     RefundResult,
     RefundState,
 )
-from gateways.sandbox.sender import WebhookSender
+from gateways.sandbox._wire import dispute_event, parse_event, payment_event, refund_event
+from gateways.sandbox.promises import MemoryPromiseStore, PromisedWebhook, PromiseStore
+from gateways.sandbox.sender import WebhookNotDelivered, WebhookSender
 from gateways.signing import sign, verify
+
+logger = logging.getLogger("payql.gateways.sandbox")
 
 SIGNATURE_HEADER = "Payql-Sandbox-Signature"
 KNOWN_TOKENS = frozenset(
@@ -74,6 +85,12 @@ KNOWN_TOKENS = frozenset(
 )
 FEE_BPS = 290
 PROCESSING_DELAY = 2.0
+RECOVERY_LEASE = timedelta(seconds=60)  # one worker's hold on an overdue promise
+RECOVERY_BATCH = 50
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +120,12 @@ class SandboxGateway:
         sender: WebhookSender,
         delay: float = 0.05,
         processing_delay: float = PROCESSING_DELAY,
+        promises: PromiseStore | None = None,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._secret = secret
+        self.promises: PromiseStore = promises or MemoryPromiseStore()
+        self.clock = clock
         self.public_url = public_url.rstrip("/")
         self.sender = sender
         self.delay = delay
@@ -160,7 +181,7 @@ class SandboxGateway:
             )
         elif method == "pm_card_chargeDeclined":
             result = base
-            self._schedule(
+            await self._schedule(
                 replace(
                     base,
                     state=GatewayState.FAILED,
@@ -173,9 +194,11 @@ class SandboxGateway:
             result = base
             delay = self.processing_delay if method == "pm_card_processing" else self.delay
             success = self._success(base)
-            self._schedule(success, delay)
+            await self._schedule(success, delay)
             if method == "pm_card_createDispute":
-                self._schedule_dispute(success, DisputeState.OPEN, delay + self.delay)
+                await self._promise(
+                    self._dispute_body(success, DisputeState.OPEN), delay + self.delay
+                )
         self._payments[reference] = result
         return result
 
@@ -220,13 +243,22 @@ class SandboxGateway:
             if fails
             else replace(pending, state=RefundState.SUCCEEDED)
         )
-        self._later(lambda: self._settle_refund(outcome), self.delay)
+        await self._promise(
+            self.refund_webhook_body(outcome), self.delay, lambda: self._settle_refund(outcome)
+        )
         return pending
 
     def close_dispute(self, payment_reference: str, *, won: bool) -> None:
         """Settle the simulated dispute on a payment (sends ``dispute.closed``)."""
         payment = self._payments[payment_reference]
-        self._schedule_dispute(payment, DisputeState.WON if won else DisputeState.LOST, 0.0)
+        body = self._dispute_body(payment, DisputeState.WON if won else DisputeState.LOST)
+        promise = self._promised(body, 0.0)
+
+        async def store_then_deliver() -> None:
+            await self.promises.add(promise)
+            await self._deliver(promise, 0.0, None)
+
+        self._spawn(store_then_deliver())
 
     async def fetch_payment(self, reference: str) -> PaymentResult:
         known = self._payments.get(reference)
@@ -243,54 +275,7 @@ class SandboxGateway:
 
         :raises InvalidWebhook: the body is not a sandbox event.
         """
-        try:
-            event = json.loads(body)
-            data = event.get("data") or {}
-            kind = str(event["type"])
-            if kind.startswith("refund."):
-                return GatewayEvent(
-                    event_id=str(event["id"]),
-                    type=kind,
-                    refund=RefundResult(
-                        state=RefundState(data["status"]),
-                        reference=str(data["reference"]),
-                        refund_id=data.get("refund_id"),
-                        amount=int(data["amount"]),
-                        failure_code=data.get("failure_code"),
-                    ),
-                )
-            if kind.startswith("dispute."):
-                return GatewayEvent(
-                    event_id=str(event["id"]),
-                    type=kind,
-                    dispute=DisputeResult(
-                        reference=str(data["reference"]),
-                        payment_reference=str(data["payment_reference"]),
-                        state=DisputeState(data["status"]),
-                        amount=int(data["amount"]),
-                        currency=str(data["currency"]),
-                        reason=str(data.get("reason") or ""),
-                    ),
-                )
-            payment = None
-            if kind.startswith("payment."):
-                payment = PaymentResult(
-                    state=GatewayState(data["status"]),
-                    reference=str(data["reference"]),
-                    amount=int(data["amount"]),
-                    currency=str(data["currency"]),
-                    failure_code=data.get("failure_code"),
-                    failure_message=data.get("failure_message"),
-                    fee=int(data["fee"]) if data.get("fee") is not None else None,
-                )
-            return GatewayEvent(
-                event_id=str(event["id"]),
-                type=str(event["type"]),
-                payment_id=data.get("payment_id"),
-                payment=payment,
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise InvalidWebhook("not a sandbox event", code="malformed_body") from None
+        return parse_event(body)
 
     def public_config(self) -> dict[str, str]:
         return {"mode": "test", "tokens": ",".join(sorted(KNOWN_TOKENS))}
@@ -313,8 +298,9 @@ class SandboxGateway:
         except (ValueError, TypeError):
             return None
 
-    def complete(self, ticket: Ticket, *, approve: bool) -> None:
-        """The buyer clicked Pay/Approve or Decline/Fail on a hosted page."""
+    async def complete(self, ticket: Ticket, *, approve: bool) -> None:
+        """The buyer clicked Pay/Approve or Decline/Fail on a hosted page (the outcome is
+        stored before this returns)."""
         decided = PaymentResult(
             state=GatewayState.FAILED,
             reference=ticket.reference,
@@ -327,43 +313,17 @@ class SandboxGateway:
         self._payment_ids.setdefault(ticket.reference, ticket.payment_id)
         if ticket.reference in self._decided:
             return  # already decided: a second click changes nothing
-        self._schedule(result, 0.0)
+        await self._schedule(result, 0.0)
 
     # ------------------------------------------------------------------ webhooks out
     def webhook_body(self, result: PaymentResult) -> bytes:
-        data: dict[str, Any] = {
-            "reference": result.reference,
-            "payment_id": self._payment_ids.get(result.reference),
-            "status": result.state.value,
-            "amount": result.amount,
-            "currency": result.currency,
-            "failure_code": result.failure_code,
-            "failure_message": result.failure_message,
-            "fee": result.fee,
-        }
-        return _event(f"payment.{result.state.value.lower()}", data)
+        return payment_event(result, payment_id=self._payment_ids.get(result.reference))
 
     def refund_webhook_body(self, result: RefundResult) -> bytes:
-        data = {
-            "reference": result.reference,
-            "refund_id": result.refund_id,
-            "status": result.state.value,
-            "amount": result.amount,
-            "failure_code": result.failure_code,
-        }
-        return _event(f"refund.{result.state.value.lower()}", data)
+        return refund_event(result)
 
     def dispute_webhook_body(self, dispute: DisputeResult) -> bytes:
-        kind = "created" if dispute.state is DisputeState.OPEN else "closed"
-        data = {
-            "reference": dispute.reference,
-            "payment_reference": dispute.payment_reference,
-            "status": dispute.state.value,
-            "amount": dispute.amount,
-            "currency": dispute.currency,
-            "reason": dispute.reason,
-        }
-        return _event(f"dispute.{kind}", data)
+        return dispute_event(dispute)
 
     def signed_headers(self, body: bytes) -> dict[str, str]:
         return {"content-type": "application/json", SIGNATURE_HEADER: sign(body, self._secret)}
@@ -372,17 +332,16 @@ class SandboxGateway:
         fee = ((base.amount or 0) * FEE_BPS * 2 + 10_000) // 20_000  # half-up
         return replace(base, state=GatewayState.SUCCEEDED, next_action=None, fee=fee)
 
-    def _schedule(self, result: PaymentResult, delay: float) -> None:
+    async def _schedule(self, result: PaymentResult, delay: float) -> None:
         self._decided.add(result.reference)
 
-        def body() -> bytes:
+        def decided() -> None:
             # decided: fetch_payment says so from the moment the webhook leaves
             self._payments[result.reference] = result
-            return self.webhook_body(result)
 
-        self._later(body, delay)
+        await self._promise(self.webhook_body(result), delay, decided)
 
-    def _schedule_dispute(self, payment: PaymentResult, state: DisputeState, delay: float) -> None:
+    def _dispute_body(self, payment: PaymentResult, state: DisputeState) -> bytes:
         dispute = DisputeResult(
             reference=f"dp_{payment.reference}",
             payment_reference=payment.reference,
@@ -391,22 +350,58 @@ class SandboxGateway:
             currency=payment.currency or "",
             reason="fraudulent",
         )
-        self._later(lambda: self.dispute_webhook_body(dispute), delay)
+        return self.dispute_webhook_body(dispute)
 
-    def _settle_refund(self, outcome: RefundResult) -> bytes:
+    def _settle_refund(self, outcome: RefundResult) -> None:
         if outcome.refund_id:
             self._refunds[outcome.refund_id] = outcome
-        return self.refund_webhook_body(outcome)
 
-    def _later(self, body: Callable[[], bytes], delay: float) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(body, delay))
+    def _promised(self, body: bytes, delay: float) -> PromisedWebhook:
+        due_at = self.clock() + timedelta(seconds=delay)
+        return PromisedWebhook(key=str(json.loads(body)["id"]), body=body, due_at=due_at)
+
+    async def _promise(
+        self, body: bytes, delay: float, on_send: Callable[[], None] | None = None
+    ) -> None:
+        """Store the webhook (durable before the caller answers), then send it after
+        ``delay``."""
+        promise = self._promised(body, delay)
+        await self.promises.add(promise)
+        self._spawn(self._deliver(promise, delay, on_send))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
-    async def _deliver(self, body: Callable[[], bytes], delay: float) -> None:
+    async def _deliver(
+        self, promise: PromisedWebhook, delay: float, on_send: Callable[[], None] | None
+    ) -> None:
         await asyncio.sleep(delay)  # let the caller's transaction commit first, as in real life
-        payload = body()
-        await self.sender.send(payload, self.signed_headers(payload))
+        if on_send is not None:
+            on_send()
+        if await self._send(promise):
+            await self.promises.delivered(promise.key)
+
+    async def _send(self, promise: PromisedWebhook) -> bool:
+        try:
+            await self.sender.send(promise.body, self.signed_headers(promise.body))
+        except WebhookNotDelivered as exc:
+            # Kept: a worker's recovery sends it again once it is overdue.
+            logger.warning("sandbox webhook %s not delivered (%s)", promise.key, exc)
+            return False
+        return True
+
+    async def deliver_overdue(self, *, now: datetime, older_than: timedelta) -> int:
+        """Send the promised webhooks due more than ``older_than`` before ``now`` and not
+        sent (their process went away, or the receiver was down); returns how many."""
+        overdue = await self.promises.claim_overdue(
+            now=now, older_than=older_than, lease=RECOVERY_LEASE, limit=RECOVERY_BATCH
+        )
+        for promise in overdue:
+            if await self._send(promise):
+                await self.promises.settle(promise.key)
+        return len(overdue)
 
     async def drain(self) -> None:
         """Wait until every scheduled webhook has been delivered (tests, shutdown)."""
@@ -430,11 +425,6 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == lowered:
             return value
     return None
-
-
-def _event(kind: str, data: dict[str, Any]) -> bytes:
-    event = {"id": f"evt_{secrets.token_hex(12)}", "type": kind, "data": data}
-    return json.dumps(event, separators=(",", ":")).encode()
 
 
 def _failure_code(kind: str) -> str:

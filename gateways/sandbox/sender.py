@@ -10,12 +10,21 @@ import httpx
 logger = logging.getLogger("payql.gateways.sandbox")
 
 
+class WebhookNotDelivered(Exception):
+    """Every attempt to deliver a webhook failed; the caller may keep it and try later."""
+
+
 class WebhookSender(Protocol):
-    async def send(self, body: bytes, headers: Mapping[str, str]) -> None: ...
+    async def send(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Deliver one webhook.
+
+        :raises WebhookNotDelivered: it could not be delivered.
+        """
 
 
 class HttpWebhookSender:
-    """POST to ``url``; retry a few times with backoff on errors or non-2xx answers.
+    """POST to ``url``; retry a few times with backoff on errors or 5xx answers, then raise
+    :class:`WebhookNotDelivered`.
 
     One HTTP client (and its connection pool) serves every delivery: building an
     ``httpx.AsyncClient`` loads the CA bundle, about 45 ms of CPU, which made a client per
@@ -60,6 +69,7 @@ class HttpWebhookSender:
 
     async def send(self, body: bytes, headers: Mapping[str, str]) -> None:
         delay = 0.2
+        reason = "no attempt"
         client, slots = self._http()
         for attempt in range(1, self.attempts + 1):
             try:
@@ -71,8 +81,10 @@ class HttpWebhookSender:
             except httpx.HTTPError as exc:
                 reason = type(exc).__name__
             logger.warning("sandbox webhook attempt %d failed: %s", attempt, reason)
-            await asyncio.sleep(delay)
-            delay *= 2
+            if attempt < self.attempts:
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise WebhookNotDelivered(reason)
 
     async def aclose(self) -> None:
         if self._client is not None and self._loop is asyncio.get_running_loop():

@@ -189,13 +189,21 @@ def test_the_environment_is_the_lock(lock_text: str) -> None:
     assert not wrong, "\n".join([*wrong, "run `make install` (it installs requirements.lock)"])
 
 
+def _npm_settings(folder: Path) -> dict[str, str]:
+    npmrc = folder / ".npmrc"
+    lines = npmrc.read_text().splitlines() if npmrc.exists() else []
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
 def test_npm_keeps_registry_addresses_out_of_lock_files() -> None:
-    """Node tooling pins exact versions, and package-lock.json records no registry address."""
-    settings = dict(
-        line.split("=", 1) for line in (ROOT / ".npmrc").read_text().splitlines() if "=" in line
-    )
-    assert settings.get("omit-lockfile-registry-resolved") == "true"
-    assert settings.get("save-exact") == "true"
+    """Node tooling pins exact versions, and package-lock.json records no registry address.
+
+    npm reads a project's ``.npmrc`` from the folder of its ``package.json``, so each such
+    folder carries one with the same two settings as the root's."""
+    for folder in [ROOT, *(m.parent for m in _project_files("package.json"))]:
+        settings = _npm_settings(folder)
+        assert settings.get("omit-lockfile-registry-resolved") == "true", folder
+        assert settings.get("save-exact") == "true", folder
     for manifest in _project_files("package.json"):
         text = manifest.read_text()
         ranges = re.findall(r'"[^"]+":\s*"([\^~><=*][^"]*|latest)"', text)

@@ -16,6 +16,7 @@ QUIET_PIP := { grep -v '^WARNING: Location' || true; }
 
 # Every package at the version the lock names, with its hash, and nothing resolved anew.
 $(SYNCED): $(LOCK)
+	@echo "Installing the packages $(LOCK) pins into $(VENV) (a minute or so the first time)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
 	  -r $(LOCK) 2>&1 | $(QUIET_PIP)
@@ -23,6 +24,7 @@ $(SYNCED): $(LOCK)
 
 # payql itself, built with the locked setuptools; its dependencies all come from the lock.
 $(STAMP): pyproject.toml $(SYNCED)
+	@echo "Installing payql itself into $(VENV) (editable, from this folder)..."
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
 	  --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
 	@broken=$$($(BIN)/python -m pip check --disable-pip-version-check) || { echo "$$broken"; \
@@ -47,8 +49,9 @@ lock: $(SYNCED)
 lock-upgrade: $(SYNCED)
 	$(LOCK_INPUTS) | $(UV_COMPILE) $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
 
+PORT ?= 8000
 run: install
-	$(BIN)/payql serve
+	$(BIN)/payql serve --port $(PORT)
 
 lint: install
 	$(BIN)/ruff format --check .

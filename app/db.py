@@ -22,7 +22,7 @@ async def keep_session(connection: Any) -> None:
     By default asyncpg sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
     RESET ALL`` each time a connection goes back to the pool, and Tortoise takes a pool
     connection for every statement outside a transaction: one extra round trip per
-    statement (about a tenth of the write path's CPU, ``bench/`` scenario d). payql leaves
+    statement (a visible share of the write path's CPU, ``bench/README.md``). payql leaves
     no session state on a connection: no ``LISTEN`` (Redis carries events), no advisory
     locks, no ``SET`` (settings go in ``server_settings`` at connect), no cursors outside
     a transaction. An open transaction is still rolled back on release: asyncpg does that

@@ -18,11 +18,13 @@ def build_registry(
     ``STRIPE_SECRET_KEY`` is set)."""
     gateways: dict[str, Gateway] = {}
     if settings.sandbox_enabled:
-        public = settings.public_url.rstrip("/")
+        # Buyers follow the public URL (perhaps a proxy); the sandbox's own webhooks go
+        # straight to this server's listener, so they reach it whatever the public URL says.
+        own = settings.listen_url.rstrip("/")
         gateways["SANDBOX"] = SandboxGateway(
             secret=settings.sandbox_secret,
-            public_url=public,
-            sender=sandbox_sender or HttpWebhookSender(f"{public}/webhooks/sandbox"),
+            public_url=settings.public_url.rstrip("/"),
+            sender=sandbox_sender or HttpWebhookSender(f"{own}/webhooks/sandbox"),
             promises=DatabasePromiseStore(),  # a promised outcome outlives this process
         )
     if settings.stripe_secret_key:

@@ -1,7 +1,11 @@
 """Background work in every worker, safe to run in several at once (row claims and
 conditional updates, no leader): outbox dispatch, hold expiry, retry of waiting webhooks,
 resubmission of refunds the gateway never acknowledged, reconciliation of stuck payments;
-and, less often, pruning of what is past its retention (``app/upkeep.py``)."""
+and, less often, pruning of what is past its retention (``app/upkeep.py``).
+
+Each round counts every job's runs and failures (``payql_job_runs_total``,
+``payql_job_failures_total``, by job) and reads the outbox backlog (rows not yet
+dispatched) into ``payql_outbox_backlog``."""
 
 import asyncio
 import logging
@@ -11,15 +15,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from prometheus_client import Counter, Gauge
+
 from app.upkeep import Upkeep, prune_forever
 from events.record import dispatch_marks, dispatch_outbox
 from gateways.registry import GatewayRegistry
+from models.records import OutboxEvent
 from resolvers.expiry import expire_holds
 from resolvers.reconcile import deliver_overdue_outcomes, reconcile_payments
 from resolvers.refunds import submit_stuck_refunds
 from resolvers.webhooks import retry_pending_webhooks
 
 logger = logging.getLogger("payql.jobs")
+
+JOB_RUNS = Counter("payql_job_runs", "Background job rounds run.", ["job"])
+JOB_FAILURES = Counter("payql_job_failures", "Background job rounds that failed.", ["job"])
+# Every worker reads the same table: the latest reading is the backlog.
+OUTBOX_BACKLOG = Gauge(
+    "payql_outbox_backlog",
+    "Outbox rows not yet dispatched to the broker.",
+    multiprocess_mode="mostrecent",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +63,22 @@ async def run_jobs_once(
         ("reconciliation", partial(_reconcile, timings=timings)),
     )
     for name, job in jobs:
+        label = name.replace(" ", "_")
+        JOB_RUNS.labels(label).inc()
         try:
             await job(gateways=gateways, now=now)
         except Exception:  # a job must outlive one bad round; the error is logged in full
+            JOB_FAILURES.labels(label).inc()
             logger.exception("%s round failed", name)
+    await read_backlog()
+
+
+async def read_backlog() -> None:
+    """Set ``payql_outbox_backlog`` to the number of outbox rows not yet dispatched."""
+    try:
+        OUTBOX_BACKLOG.set(await OutboxEvent.filter(dispatched_at=None).count())
+    except Exception:  # the database is down: the jobs said so already
+        logger.warning("outbox backlog not read", exc_info=True)
 
 
 async def _reconcile(*, gateways: GatewayRegistry, now: datetime, timings: JobTimings) -> int:

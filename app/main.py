@@ -5,20 +5,24 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from tortoise import Tortoise, connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.db import tortoise_config
 from app.gateways import build_registry
-from app.graphql import PayqlGraphQL
+from app.graphiql import assets_routes
+from app.graphql import LOCAL_ORIGIN, PayqlGraphQL, local_origins_allowed
+from app.graphql_http import status_code_name
 from app.jobs import JobTimings, background_jobs
-from app.logs import configure_logging
-from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.logs import RequestTiming, configure_logging
+from app.metrics import OperationMetrics, metrics
+from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, refusal
 from app.returns import checkout_page, payment_return
 from app.sandbox_pages import sandbox_page
 from app.settings import Settings
@@ -59,6 +63,46 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+async def http_refusal(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, a method the route does not take) as JSON
+    in GraphQL's error shape, with the request id."""
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
+    response = refusal(exc.status_code, status_code_name(exc.status_code), exc.detail)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A 500 as JSON, quoting the request id (the error itself is logged, never shown)."""
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    message = f"Unexpected error. Quote request id {request_id} when reporting it."
+    extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": extensions}]},
+        status_code=500,
+        headers={"x-request-id": request_id},
+    )
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS for ``PAYQL_ALLOWED_ORIGINS`` and, unless ``PAYQL_ALLOW_LOCAL_ORIGINS`` is off,
+    pages on ``http://localhost:*`` and ``http://127.0.0.1:*``; none at all without either."""
+    local = local_origins_allowed(settings)
+    if not settings.allowed_origins and not local:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_origin_regex=LOCAL_ORIGIN.pattern if local else None,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+        )
+    ]
+
+
 @asynccontextmanager
 async def _redis_broker(url: str) -> AsyncIterator[RedisBroker]:
     """This worker's one Redis pub/sub connection, installed as the process's broker."""
@@ -86,7 +130,7 @@ def create_app(
 
     settings = settings or Settings()
     gateways = gateways if gateways is not None else build_registry(settings)
-    configure_logging()
+    configure_logging(settings.log_format)
     schema = build_schema(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
@@ -98,6 +142,7 @@ def create_app(
         introspection=settings.introspection_enabled,
         field_suggestions=settings.field_suggestions_enabled,
     )
+    schema.extensions = (*schema.extensions, OperationMetrics)
     graphql = PayqlGraphQL(
         settings=settings,
         gateways=gateways,
@@ -142,34 +187,30 @@ def create_app(
             await gateways.aclose()
 
     middleware = [
+        Middleware(RequestTiming),  # first: the access log's duration covers everything
         Middleware(RequestIdMiddleware),
+        *_cors(settings),  # inside the request id, outside the limits: refusals readable too
         Middleware(
             BodySizeLimitMiddleware,
             max_bytes=settings.max_body_bytes,
             max_json_depth=settings.max_json_depth,
         ),
     ]
-    if settings.allowed_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.allowed_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
-            )
-        )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *assets_routes(settings.graphiql_enabled),
             Route("/webhooks/{gateway}", webhook, methods=["POST"]),
             Route("/payments/return/{gateway}", payment_return, methods=["GET", "POST"]),
             Route("/payments/checkout/{gateway}/{reference}", checkout_page),
             Route("/sandbox/{kind:str}/{ticket:str}", sandbox_page, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
         ],
         middleware=middleware,
+        exception_handlers={HTTPException: http_refusal, Exception: unexpected_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -181,9 +222,9 @@ def create_app(
 
 # The collector's defaults (a young collection every 700 allocations) suit short scripts.
 # A server holding thousands of websockets keeps a large, long-lived heap, and with the
-# defaults every full collection walks all of it: the bench (scenario f) saw 12 full
-# collections of 30-800 ms while 5,000 subscribers connected, and young collections of
-# 60-100 ms during fan-out, each one a pause every request and frame waits behind.
+# defaults every full collection walks all of it: long pauses while subscribers connect
+# and during fan-out, each one a pause every request and frame waits behind (measured in
+# bench/README.md, scenario f).
 GC_THRESHOLDS = (50_000, 20, 10)
 
 

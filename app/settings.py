@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     razorpay_api_base: str = Field("https://api.razorpay.com/v1", alias="RAZORPAY_API_BASE")
 
     # -- GraphQL documents, cost and websockets
+    allow_local_origins: bool | None = Field(None, alias="PAYQL_ALLOW_LOCAL_ORIGINS")
     max_query_bytes: int = Field(100_000, alias="PAYQL_MAX_QUERY_BYTES")
     document_cache_bytes: int = Field(64_000_000, alias="PAYQL_DOCUMENT_CACHE_BYTES")
     max_cost: int = Field(100_000, alias="PAYQL_MAX_COST")
@@ -114,6 +115,8 @@ class Settings(BaseSettings):
     rate_limit_seats: str = Field("200/15minutes;400/day", alias="PAYQL_RATE_LIMIT_SEATS")
 
     # -- Inbound input and retention
+    metrics_token: str | None = Field(None, alias="PAYQL_METRICS_TOKEN", repr=False)
+    log_format: str = Field("text", alias="PAYQL_LOG_FORMAT", pattern="^(text|json)$")
     max_json_depth: int = Field(32, alias="PAYQL_MAX_JSON_DEPTH", gt=0)
     webhook_retention_days: float = Field(30.0, alias="PAYQL_WEBHOOK_RETENTION_DAYS", gt=0)
     rejected_webhook_retention_days: float = Field(
@@ -129,6 +132,9 @@ class Settings(BaseSettings):
     )
 
     # -- Durability, production checks and connections
+    # Where this server listens; ``payql serve`` sets it for its workers from --host/--port.
+    listen_url: str = Field("http://127.0.0.1:8000", alias="PAYQL_LISTEN_URL")
+    public_url_probe: bool = Field(True, alias="PAYQL_PUBLIC_URL_PROBE")
     reconcile_max_backoff_seconds: float = Field(3600.0, alias="PAYQL_RECONCILE_MAX_BACKOFF")
     reconcile_give_up_after_seconds: float = Field(86_400.0, alias="PAYQL_RECONCILE_GIVE_UP_AFTER")
     sandbox_redeliver_after_seconds: float = Field(10.0, alias="PAYQL_SANDBOX_REDELIVER_AFTER")
@@ -174,6 +180,13 @@ class Settings(BaseSettings):
     def signing_secret(self) -> str:
         """The HS256 secret: the configured one, or the development default."""
         return self.jwt_secret or DEV_JWT_SECRET
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_listener(self) -> Self:
+        # Unset, buyers' redirects name the address this server listens on, whatever port.
+        if "public_url" not in self.model_fields_set:
+            self.public_url = self.listen_url
+        return self
 
     @model_validator(mode="after")
     def _gateways_complete(self) -> Self:

@@ -1,8 +1,8 @@
 """Subscribers that would get the same frames share one GraphQL execution per event.
 
 A staff dashboard holds a ``workspaceEvents`` subscription. Executed once per subscriber,
-every event costs a GraphQL execution per open dashboard (~0.5 ms each: 5,000 dashboards
-took 5.5 s to all get one event, ``bench/``). Subscriptions with the same document,
+every event costs a GraphQL execution per open dashboard, and with thousands open the last
+waits seconds for each event (``bench/README.md``). Subscriptions with the same document,
 operation name, variables and actor (principal and its workspace roles as loaded when it
 subscribes) get the same frames, so they form a *group*: one ``schema.stream`` runs for
 the group, each result is JSON-encoded once, and every member gets that payload under its
@@ -50,6 +50,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Comple
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from app.metrics import subscription_ended, subscription_started
 from schema.context import Context
 from schema.documents import DocumentCache
 
@@ -62,6 +63,18 @@ TOO_SLOW = 1013
 _Key = tuple[Any, ...]
 GONE = (WebSocketDisconnect, OSError, RuntimeError)  # what a send raises once the client left
 _tasks: set[asyncio.Task[None]] = set()  # writes that had to wait, completions, closes
+
+
+def is_subscription(query: str, operation_name: str | None, documents: DocumentCache) -> bool:
+    """Whether the operation ``operation_name`` of ``query`` is a subscription (a query
+    that is not even text is not: Strawberry answers it with an error)."""
+    if not isinstance(query, str):
+        return False
+    try:
+        operation = get_operation_ast(documents.get(query).document, operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 
 def shared_root_field(
@@ -267,17 +280,30 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except Exception:
             key = None
         if key is None:
-            await super().run_operation(operation)
+            await self._run_counted(operation)
             return
         streams: SharedStreams = self.view.shared_streams  # type: ignore[attr-defined]
         if self.members is None:
             self.members = {}
         self.members[operation.id] = streams.join(key, self, operation)
+        subscription_started()  # ended where the member is removed, below or in end_member
+
+    async def _run_counted(self, operation: Operation[Context, None]) -> None:
+        documents: DocumentCache = self.schema.documents  # type: ignore[attr-defined]
+        if not is_subscription(operation.query, operation.operation_name, documents):
+            await super().run_operation(operation)
+            return
+        subscription_started()
+        try:
+            await super().run_operation(operation)
+        finally:
+            subscription_ended()
 
     async def cleanup_operation(self, operation_id: str) -> None:
         member = self.members.pop(operation_id, None) if self.members else None
         if member is not None:
             member.leave()
+            subscription_ended()
         await super().cleanup_operation(operation_id)
 
     async def end_member(self, member: Member, ended: _Ended) -> None:
@@ -286,6 +312,7 @@ class SharingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.members is None or self.members.get(member.operation.id) is not member:
             return  # completed by the client (its id may already serve a new subscription)
         del self.members[member.operation.id]
+        subscription_ended()
         operation = member.operation
         if ended.first is None:
             complete = CompleteMessage(id=operation.id, type="complete")

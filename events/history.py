@@ -4,8 +4,8 @@ A webhook that changes a payment publishes one message per topic; every
 ``workspaceEvents`` subscriber of that workspace then needs the same ``PaymentEvent``
 row. Rows are append-only (never updated), so one read serves them all: the first
 subscriber's query is shared with the others while it runs, and the row is kept in a
-small LRU of recent events. Without it, 5,000 dashboards cost 5,000 identical queries
-per event (measured by ``bench/``: fan-out latency in seconds). Entries are keyed by the
+small LRU of recent events. Without it, every open dashboard costs an identical query
+per event (fan-out latency, ``bench/README.md``). Entries are keyed by the
 database client too, so two databases in one process (the tests) never share rows.
 """
 

@@ -4,10 +4,16 @@ Amounts are ``int`` minor units everywhere (1250 USD = $12.50, 1250 JPY = ¥1,25
 1250 KWD = KWD 1.250). Nothing here uses floats.
 """
 
+import re
 from decimal import Decimal
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import (
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    list_currencies,
+)
 
 
 class UnknownCurrency(ValueError):
@@ -49,5 +55,26 @@ def decimal_string(amount: int, currency: str) -> str:
 
 
 def formatted(amount: int, currency: str, locale: str = "en_US") -> str:
-    """Human display, e.g. ``"$12.50"``, ``"¥1,250"``, ``"KWD 1.250"``."""
-    return str(format_currency(to_decimal(amount, currency), currency, locale=locale))
+    """Human display, e.g. ``"$12.50"``, ``"¥1,250"``, ``"KWD 1.250"`` (a no-break space
+    between a letter code and its digits, as CLDR's currency spacing and browsers'
+    ``Intl.NumberFormat`` put it)."""
+    text = str(format_currency(to_decimal(amount, currency), currency, locale=locale))
+    spacing = _currency_spacing(currency, locale)
+    return spacing.sub(NO_BREAK_SPACE, text) if spacing is not None else text
+
+
+NO_BREAK_SPACE = "\u00a0"
+
+
+@lru_cache(maxsize=512)
+def _currency_spacing(currency: str, locale: str) -> re.Pattern[str] | None:
+    """Where a space belongs: between a symbol ending in a letter and a digit after it, or
+    a digit and a symbol starting with a letter after it. None when the symbol is a sign
+    (``$``, ``€``): those sit against the digits. Babel leaves CLDR's spacing rule out."""
+    symbol = str(get_currency_symbol(currency, locale=locale))
+    places = []
+    if symbol[-1:].isalpha():
+        places.append(rf"(?<={re.escape(symbol)})(?=\d)")
+    if symbol[:1].isalpha():
+        places.append(rf"(?<=\d)(?={re.escape(symbol)})")
+    return re.compile("|".join(places)) if places else None

@@ -1,8 +1,8 @@
 """Prepared queries: a queryset's SQL built once per database client, run with new values.
 
 Tortoise rebuilds a query's SQL on every ``await`` (filters resolved, pypika rendered),
-and on a hot read such as ``order(id)`` that costs more than the database's own work:
-about 0.75 ms of a 1.1 ms read on SQLite, measured by ``bench/``. A :class:`PreparedQuery`
+and on a hot read such as ``order(id)`` that costs more than the database's own work
+(most of a read on SQLite, ``bench/README.md``). A :class:`PreparedQuery`
 builds the queryset from unique sample values once per client class (one per SQL
 dialect), finds where each sample landed among the statement's parameters, and from
 then on only substitutes values and runs the statement through Tortoise's own executor,

@@ -65,6 +65,9 @@ class WebhookEvent(Entity):
     attempts = fields.IntField(default=0)
     next_attempt_at: datetime | None = fields.DatetimeField(null=True)
     error = fields.TextField(null=True)
+    # The workspace of the payment, refund or dispute it concerns, once it was applied:
+    # what staff may see of the inbox (a rejected or unmatched delivery has none).
+    workspace_id = fields.UUIDField(null=True)
 
     class Meta:
         table = "webhook_event"
@@ -72,6 +75,7 @@ class WebhookEvent(Entity):
         indexes = (
             ("processed", "created_at"),
             ("verified", "processed", "next_attempt_at"),
+            ("workspace_id", "created_at"),
         )
 
 

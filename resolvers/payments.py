@@ -231,6 +231,7 @@ async def apply_gateway_event(
                 data={"failure_code": updates.get("failure_code")}
                 if target is PaymentStatus.FAILED
                 else {},
+                gateway=payment.gateway,
             )
             if isinstance(order, Order):
                 refund = await credit_order(order, payment, events, now)

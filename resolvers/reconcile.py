@@ -5,7 +5,8 @@ for ``stale_after`` is looked up with the gateway (``fetch_payment``) and the an
 through ``apply_gateway_event`` like any webhook. A payment the gateway still cannot settle
 is asked again later and later: after its n-th look-up it waits ``stale_after`` × 2ⁿ⁻¹, at
 most ``max_backoff``. Once it is older than ``give_up_after`` reconciliation stops asking,
-says so in a WARNING and counts it in :data:`abandoned` (by gateway): the payment stays in
+says so in a WARNING and counts it in :data:`abandoned`
+(``payql_reconciliation_abandoned_total``, by gateway): the payment stays in
 flight for a person to resolve, since payql never invents an outcome.
 
 Workers claim a look-up with a conditional update of the payment's attempt count (no lock
@@ -18,10 +19,10 @@ across restarts: :func:`deliver_overdue_outcomes` sends the ones whose process w
 """
 
 import logging
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from prometheus_client import Counter
 from tortoise.expressions import Q
 
 from gateways.base import GatewayError
@@ -36,7 +37,11 @@ MIN_BACKOFF = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=1)
 
-abandoned: Counter[str] = Counter()  # payments reconciliation gave up on, by gateway
+abandoned = Counter(
+    "payql_reconciliation_abandoned",
+    "Payments reconciliation gave up on (left in flight for a person).",
+    ["gateway"],
+)
 
 
 @runtime_checkable
@@ -115,7 +120,7 @@ async def _give_up(payment: Payment, now: datetime) -> None:
     )
     if not claimed:
         return  # another worker gave up on it first
-    abandoned[payment.gateway] += 1
+    abandoned.labels(str(payment.gateway)).inc()
     logger.warning(
         "payment %s (%s) still %s since %s after %d look-ups: reconciliation gave up; "
         "resolve it with the gateway by hand",

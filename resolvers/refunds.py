@@ -229,6 +229,7 @@ async def reserve_refund(
         payment_id=payment.id,
         refund_id=refund.id,
         data={"amount": amount, "reason": reason.value},
+        gateway=payment.gateway,
     )
     return refund
 

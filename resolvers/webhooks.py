@@ -15,6 +15,13 @@
                       ▼
                processed ──► "processed" / "ignored" (a type payql does not act on)
 
+Every delivery is counted in ``payql_webhooks_received_total`` by gateway and outcome
+(``rejected`` included); an applied one's wait from receipt to application is observed in
+``payql_webhook_lag_seconds`` and it is marked with the workspace of what it concerns
+(what staff see of the inbox, ``resolvers/webhook_events.py``, where a stored verified
+delivery can also be applied again on request, through :func:`process_webhook` like the
+retry job).
+
 A rejected delivery is stored under a fresh id, never under the event id it claims, so a
 forged delivery cannot make the genuine one look like a duplicate, and only as a bounded
 record (reason, size, a short excerpt): unsigned bodies cannot fill the disk.
@@ -31,6 +38,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
+from prometheus_client import Counter, Histogram
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Subquery
 from tortoise.queryset import QuerySet
@@ -44,6 +52,8 @@ from gateways.base import (
     InvalidWebhook,
 )
 from gateways.registry import GatewayRegistry
+from models.order import Order
+from models.payment import Dispute, Payment, Refund
 from models.records import WebhookEvent
 from resolvers.disputes import apply_dispute
 from resolvers.payments import PaymentNotFound, apply_gateway_event
@@ -59,6 +69,18 @@ from resolvers.webhook_input import (
 logger = logging.getLogger("payql.webhooks")
 
 MAX_ERROR_CHARS = 255
+
+RECEIVED = Counter(
+    "payql_webhooks_received",
+    "Inbound gateway webhook deliveries, by outcome.",
+    ["gateway", "outcome"],
+)
+LAG = Histogram(
+    "payql_webhook_lag_seconds",
+    "Time from a webhook's receipt to its application.",
+    ["gateway"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0),
+)
 
 
 class Receipt(StrEnum):
@@ -111,6 +133,7 @@ async def receive_webhook(
         check_event(event)
     except InvalidWebhook as exc:
         reason = f"{exc.code}: {exc.field}" if isinstance(exc, InvalidWebhookField) else exc.code
+        RECEIVED.labels(gateway.name, "rejected").inc()
         await _reject(gateway.name, body, reason, now=now, rejections=rejections)
         raise
     try:
@@ -126,8 +149,11 @@ async def receive_webhook(
     except IntegrityError:
         row = await WebhookEvent.get(gateway=gateway.name, event_id=event.event_id)
         if row.processed:
+            RECEIVED.labels(gateway.name, Receipt.DUPLICATE.value).inc()
             return Receipt.DUPLICATE
-    return await process_webhook(row, event, now=now, gateway=gateway, retry=retry)
+    receipt = await process_webhook(row, event, now=now, gateway=gateway, retry=retry)
+    RECEIVED.labels(gateway.name, receipt.value).inc()
+    return receipt
 
 
 async def _reject(
@@ -169,34 +195,9 @@ async def process_webhook(
 ) -> Receipt:
     """Apply a stored, verified event; mark it processed unless what it is about is unknown
     yet (then it stays ``pending`` for the retry job, due again after ``retry``'s delay)."""
-    actor = f"gateway:{row.gateway.lower()}"
     try:
-        if event.payment is not None:
-            result = event.payment
-            if gateway is not None and gateway.reverify_webhooks:
-                # No timestamp in the signature: a replay would verify. Ask the gateway.
-                result = await gateway.fetch_payment(event.payment.reference)
-            await apply_gateway_event(
-                gateway_name=row.gateway,
-                result=result,
-                payment_id=_uuid(event.payment_id),
-                actor=actor,
-                now=now,
-                gateway=gateway,
-            )
-        elif event.refund is not None:
-            await apply_refund_outcome(
-                gateway_name=row.gateway,
-                result=event.refund,
-                refund_id=_uuid(event.refund.refund_id),
-                actor=actor,
-                now=now,
-            )
-        elif event.dispute is not None:
-            await apply_dispute(
-                gateway_name=row.gateway, dispute=event.dispute, actor=actor, now=now
-            )
-        else:
+        concerned = await _apply(row, event, now=now, gateway=gateway)
+        if concerned is None:
             await _mark_done(row, now=now, error=None)
             return Receipt.IGNORED
     except (PaymentNotFound, RefundNotFound) as exc:
@@ -211,8 +212,51 @@ async def process_webhook(
         )
         await _mark_done(row, now=now, error=f"not confirmed: {exc.code}")
         return Receipt.IGNORED
-    await _mark_done(row, now=now, error=None)
+    workspace_id = await _workspace_of(concerned)
+    await _mark_done(row, now=now, error=None, workspace_id=workspace_id)
+    LAG.labels(row.gateway).observe(max(0.0, (now - row.created_at).total_seconds()))
     return Receipt.PROCESSED
+
+
+async def _apply(
+    row: WebhookEvent, event: GatewayEvent, *, now: datetime, gateway: Gateway | None
+) -> Payment | Refund | Dispute | None:
+    """Apply the event through the use case of what it is about; what that was (None for
+    a type payql does not act on)."""
+    actor = f"gateway:{row.gateway.lower()}"
+    if event.payment is not None:
+        result = event.payment
+        if gateway is not None and gateway.reverify_webhooks:
+            # No timestamp in the signature: a replay would verify. Ask the gateway.
+            result = await gateway.fetch_payment(event.payment.reference)
+        return await apply_gateway_event(
+            gateway_name=row.gateway,
+            result=result,
+            payment_id=_uuid(event.payment_id),
+            actor=actor,
+            now=now,
+            gateway=gateway,
+        )
+    if event.refund is not None:
+        return await apply_refund_outcome(
+            gateway_name=row.gateway,
+            result=event.refund,
+            refund_id=_uuid(event.refund.refund_id),
+            actor=actor,
+            now=now,
+        )
+    if event.dispute is not None:
+        return await apply_dispute(
+            gateway_name=row.gateway, dispute=event.dispute, actor=actor, now=now
+        )
+    return None
+
+
+async def _workspace_of(concerned: Payment | Refund | Dispute) -> UUID | None:
+    if isinstance(concerned, Payment):
+        return concerned.workspace_id  # the write path's case: no query
+    order = await Order.get_or_none(id=concerned.order_id)
+    return order.workspace_id if order is not None else None
 
 
 async def retry_pending_webhooks(
@@ -258,7 +302,10 @@ async def _claim_due(*, now: datetime, retry: RetryPolicy) -> list[WebhookEvent]
     return list(rows)
 
 
-async def _mark_done(row: WebhookEvent, *, now: datetime, error: str | None) -> None:
+async def _mark_done(
+    row: WebhookEvent, *, now: datetime, error: str | None, workspace_id: UUID | None = None
+) -> None:
+    updates = {"workspace_id": workspace_id} if workspace_id is not None else {}
     await WebhookEvent.filter(id=row.id).update(
         processed=True,
         processed_at=now,
@@ -266,6 +313,7 @@ async def _mark_done(row: WebhookEvent, *, now: datetime, error: str | None) -> 
         error=error[:MAX_ERROR_CHARS] if error else None,
         attempts=F("attempts") + 1,
         updated_at=now,
+        **updates,
     )
 
 

@@ -20,17 +20,18 @@ from schema.orders import OrderMutation, OrderQuery
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.scalars import SCALAR_MAP, Long
 from schema.subscriptions import Subscription
+from schema.webhook_events import WebhookEventMutation, WebhookEventQuery
 
 __all__ = ["Long", "Mutation", "PayqlSchema", "Query", "build_schema", "schema"]
 
 
 @strawberry.type(description="Read the catalog, your orders and their payments.")
-class Query(CatalogQuery, OrderQuery, PaymentQuery):
+class Query(CatalogQuery, OrderQuery, PaymentQuery, WebhookEventQuery):
     pass
 
 
 @strawberry.type(description="Create and change orders, payments and the catalog.")
-class Mutation(CatalogMutation, OrderMutation, PaymentMutation):
+class Mutation(CatalogMutation, OrderMutation, PaymentMutation, WebhookEventMutation):
     pass
 
 

@@ -28,7 +28,7 @@ class CachedDocuments(SchemaExtension):
     token limits), validated (with ``rules`` added) and costed once per process, in
     ``documents``, a cache bounded in bytes.
 
-    One extension instead of four saves ~0.15 ms per operation (bench/README.md); and the
+    One extension instead of four is cheaper per operation (bench/README.md); and the
     rule classes are fixed when the schema is built, so the validation cache always hits
     (per-operation limiters build new rule classes, which missed it every time). Every
     operation that passes validation reports its cost in ``extensions.cost``.
@@ -120,7 +120,7 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def _process_result(self, result: object) -> None:
         # MaskErrors asks isinstance(result, <runtime_checkable Protocol>), which walks the
-        # protocol's attributes on every operation (~1 % of an ``order(id)`` request)
+        # protocol's attributes on every operation (a measurable share of ``order(id)``)
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]

@@ -134,6 +134,7 @@ async def serving(**env: Any) -> AsyncIterator[LiveServer]:
         PAYQL_JWT_SECRET=SECRET,
         PAYQL_ENV="development",
         PAYQL_PUBLIC_URL=base,
+        PAYQL_LISTEN_URL=base,
         PAYQL_MAX_SUBSCRIPTIONS=3,
         **env,
     )

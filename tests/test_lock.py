@@ -7,6 +7,7 @@ lock at a version its range allows, the lock pins nothing as payql's own that py
 asks for, the lock names no index, host or path, and the running environment is the lock.
 """
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -209,7 +210,10 @@ def test_npm_keeps_registry_addresses_out_of_lock_files() -> None:
         ranges = re.findall(r'"[^"]+":\s*"([\^~><=*][^"]*|latest)"', text)
         assert not ranges, f"{manifest}: pin exact versions, not {ranges}"
     for lockfile in _project_files("package-lock.json"):
-        assert "://" not in lockfile.read_text(), f"{lockfile} records a registry address"
+        packages = json.loads(lockfile.read_text()).get("packages", {})
+        resolved = [name for name, entry in packages.items() if "resolved" in entry]
+        assert not resolved, f"{lockfile} records where {resolved[:3]} were downloaded from"
+        assert "registry" not in lockfile.read_text(), f"{lockfile} names a registry"
 
 
 def _project_files(name: str) -> list[Path]:

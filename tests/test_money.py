@@ -27,7 +27,9 @@ def test_exponent_comes_from_iso_4217_data(currency: str, digits: int) -> None:
         (1250, "USD", "12.50", "$12.50"),
         (5, "USD", "0.05", "$0.05"),
         (1250, "JPY", "1250", "¥1,250"),
-        (1250, "KWD", "1.250", "KWD1.250"),
+        (1250, "KWD", "1.250", "KWD\xa01.250"),
+        (12500, "KWD", "12.500", "KWD\xa012.500"),
+        (100, "CHF", "1.00", "CHF\xa01.00"),
         (0, "USD", "0.00", "$0.00"),
     ],
 )
@@ -35,7 +37,15 @@ def test_decimal_and_formatted_strings(
     amount: int, currency: str, decimal: str, display: str
 ) -> None:
     assert decimal_string(amount, currency) == decimal
-    assert formatted(amount, currency).replace("\xa0", "") == display
+    assert formatted(amount, currency) == display
+
+
+@pytest.mark.parametrize(
+    ("locale", "display"), [("de_DE", "12,500\xa0KWD"), ("en_US", "-KWD\xa012.500")]
+)
+def test_a_letter_code_is_spaced_from_its_digits_on_either_side(locale: str, display: str) -> None:
+    amount = 12500 if locale != "en_US" else -12500
+    assert formatted(amount, "KWD", locale) == display
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,13 @@ import logging
 from datetime import datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gateways.base import GatewayState, PaymentResult
 from gateways.registry import GatewayRegistry
 from models.enums import PaymentStatus
 from models.payment import Payment
 from models.records import PaymentEvent
-from resolvers import reconcile
 from resolvers.reconcile import backoff, reconcile_payments
 from tests.fakes import RecordingGateway
 from tests.helpers import CREATE_ORDER, GraphQLClient, make_product, make_workspace, order_input
@@ -21,6 +21,8 @@ from tests.helpers import CREATE_ORDER, GraphQLClient, make_product, make_worksp
 STALE = timedelta(minutes=2)
 CAP = timedelta(minutes=30)
 GIVE_UP = timedelta(hours=6)
+
+ABANDONED = "payql_reconciliation_abandoned_total"
 
 
 class UnsureGateway(RecordingGateway):
@@ -100,7 +102,7 @@ async def test_reconciliation_gives_up_loudly_after_the_configured_age(
 ) -> None:
     payment = await _stuck_payment(api)
     gateway = UnsureGateway()
-    before = reconcile.abandoned["SANDBOX"]
+    before = REGISTRY.get_sample_value(ABANDONED, {"gateway": "SANDBOX"}) or 0.0
     too_old = payment.created_at + GIVE_UP + timedelta(seconds=1)
 
     with caplog.at_level(logging.WARNING, logger="payql.reconcile"):
@@ -115,7 +117,7 @@ async def test_reconciliation_gives_up_loudly_after_the_configured_age(
     assert str(payment.id) in message
     assert "SANDBOX" in message
     assert "gave up" in message
-    assert reconcile.abandoned["SANDBOX"] == before + 1
+    assert REGISTRY.get_sample_value(ABANDONED, {"gateway": "SANDBOX"}) == before + 1
     row = await Payment.get(id=payment.id)
     assert row.status is PaymentStatus.PROCESSING  # left for staff, no outcome invented
     assert row.reconcile_gave_up_at == too_old

@@ -114,6 +114,7 @@ async def test_production_turns_off_graphiql_introspection_and_suggestions(db: s
         )
         suggestion = await client.post("/graphql", json={"query": "{ ordr { id } }"})
     assert page.status_code == 404
+    assert page.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert "introspection has been disabled" in introspection.json()["errors"][0]["message"].lower()
     assert "Did you mean" not in suggestion.json()["errors"][0]["message"]
 

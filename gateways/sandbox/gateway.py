@@ -3,9 +3,12 @@
 ================================  ===============================================  =========
 token                             synchronous answer                               webhook
 ================================  ===============================================  =========
-``pm_card_visa``                  PROCESSING                                       SUCCEEDED
-``pm_card_chargeDeclined``        PROCESSING                                       FAILED
-                                                                                   (card_declined)
+``pm_card_visa``, ``tok_amex``,   PROCESSING                                       SUCCEEDED
+every brand in ``cards.BRANDS``
+``pm_card_chargeDeclined…``,      PROCESSING                                       FAILED
+``tok_chargeDeclined…``                                                            (its code
+(``cards.DECLINES``)                                                               in
+                                                                                   ``cards``)
 ``pm_card_authenticationRequired``  REQUIRES_ACTION → sandbox 3-D Secure page       on Approve
                                                                                    / Fail
 ``pm_card_processing``            PROCESSING                                       SUCCEEDED
@@ -66,6 +69,7 @@ from gateways.base import (
     RefundState,
 )
 from gateways.sandbox._wire import dispute_event, parse_event, payment_event, refund_event
+from gateways.sandbox.cards import DECLINES, KNOWN_TOKENS
 from gateways.sandbox.promises import MemoryPromiseStore, PromisedWebhook, PromiseStore
 from gateways.sandbox.sender import WebhookNotDelivered, WebhookSender
 from gateways.signing import sign, verify
@@ -73,16 +77,6 @@ from gateways.signing import sign, verify
 logger = logging.getLogger("payql.gateways.sandbox")
 
 SIGNATURE_HEADER = "Payql-Sandbox-Signature"
-KNOWN_TOKENS = frozenset(
-    {
-        "pm_card_visa",
-        "pm_card_chargeDeclined",
-        "pm_card_authenticationRequired",
-        "pm_card_processing",
-        "pm_card_refundFail",
-        "pm_card_createDispute",
-    }
-)
 FEE_BPS = 290
 PROCESSING_DELAY = 2.0
 RECOVERY_LEASE = timedelta(seconds=60)  # one worker's hold on an overdue promise
@@ -142,7 +136,8 @@ class SandboxGateway:
         method = request.payment_method_token
         if method is not None and method not in KNOWN_TOKENS:
             raise GatewayBadRequest(
-                f"unknown sandbox payment method; use one of {', '.join(sorted(KNOWN_TOKENS))}",
+                "unknown sandbox payment method; use one of Stripe's test names "
+                "(pm_card_visa, tok_mastercard, pm_card_chargeDeclinedInsufficientFunds, …)",
                 code="unknown_payment_method",
             )
 
@@ -179,14 +174,14 @@ class SandboxGateway:
                 state=GatewayState.REQUIRES_ACTION,
                 next_action=NextAction(type="REDIRECT", redirect_url=url),
             )
-        elif method == "pm_card_chargeDeclined":
+        elif (decline := DECLINES.get(method)) is not None:
             result = base
             await self._schedule(
                 replace(
                     base,
                     state=GatewayState.FAILED,
-                    failure_code="card_declined",
-                    failure_message="Your card was declined.",
+                    failure_code=decline.code,
+                    failure_message=decline.message,
                 ),
                 self.delay,
             )

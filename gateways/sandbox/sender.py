@@ -27,12 +27,12 @@ class HttpWebhookSender:
     :class:`WebhookNotDelivered`.
 
     One HTTP client (and its connection pool) serves every delivery: building an
-    ``httpx.AsyncClient`` loads the CA bundle, about 45 ms of CPU, which made a client per
-    webhook the most expensive part of a sandbox payment (``bench/``, scenario d).
+    ``httpx.AsyncClient`` loads the CA bundle, which made a client per webhook the most
+    expensive part of a sandbox payment (``bench/README.md``, scenario d).
     At most ``concurrency`` deliveries are in flight; the others wait their turn here. Left
     to queue inside the pool, hundreds of waiting requests cost more than the deliveries:
-    httpcore scans its connections for every queued request on each change (a fifth of
-    the server's CPU under 100 payments/s, py-spy).
+    httpcore scans its connections for every queued request on each change (measured with
+    py-spy under load, ``bench/README.md``).
     """
 
     def __init__(

@@ -143,6 +143,7 @@ async def test_a_multipart_subscription_over_get_is_answered(live: LiveServer) -
     client = live.client
     payment = await _payment(client)
     await _click_pay(client, payment)
+    await client.sandbox.drain()  # the webhook applied: the stream opens on SUCCEEDED
     params = {"query": PAYMENT_STATUS, "variables": json.dumps({"id": payment["payment"]["id"]})}
     headers = {"accept": MULTIPART, "authorization": f"Bearer {client.token(BUYER)}"}
 

@@ -7,6 +7,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from tortoise.expressions import Q, Subquery
@@ -90,12 +91,24 @@ class OrderPage:
     has_next_page: bool
 
 
-def encode_cursor(order: Order) -> str:
-    raw = f"{order.created_at.isoformat()}|{order.id}"
+class Keyed(Protocol):
+    """A row paged by keyset on (created_at, id)."""
+
+    created_at: datetime
+    id: UUID
+
+
+def encode_cursor(row: Keyed) -> str:
+    """The opaque cursor after ``row`` in a newest-first keyset page."""
+    raw = f"{row.created_at.isoformat()}|{row.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (created_at, id) key of a cursor from :func:`encode_cursor`.
+
+    :raises InvalidInput: the cursor is malformed.
+    """
     try:
         created, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(created), UUID(ident)
@@ -121,7 +134,7 @@ async def list_orders(
         term = filter.search.strip()
         query = query.filter(Q(number__icontains=term) | Q(customer__email__icontains=term))
     if after is not None:
-        created, ident = _decode_cursor(after)
+        created, ident = decode_cursor(after)
         query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=ident))
     rows = await query.order_by("-created_at", "-id").limit(first + 1)
     return OrderPage(orders=rows[:first], has_next_page=len(rows) > first)

@@ -17,8 +17,6 @@ retry schedule (a delivery the retry job gave up on included). A delivery alread
 is not applied twice: the replay changes nothing and answers ``ALREADY_PROCESSED``.
 """
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -32,7 +30,7 @@ from gateways.registry import GatewayRegistry
 from models.records import WebhookEvent
 from resolvers.actor import Actor
 from resolvers.errors import Forbidden, GatewayNotEnabled, InvalidInput, NotFound
-from resolvers.visibility import MAX_PAGE_SIZE
+from resolvers.visibility import MAX_PAGE_SIZE, decode_cursor
 from resolvers.webhooks import Receipt, process_webhook
 
 
@@ -57,19 +55,6 @@ class WebhookEventFilter:
 class WebhookEventPage:
     events: list[WebhookEvent]
     has_next_page: bool
-
-
-def encode_cursor(row: WebhookEvent) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        created, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), UUID(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("malformed cursor", field=["after"]) from None
 
 
 def _visible(actor: Actor, workspace_id: UUID | None) -> QuerySet[WebhookEvent]:
@@ -113,7 +98,7 @@ async def list_webhook_events(
     if filter.type is not None:
         query = query.filter(event_type=filter.type)
     if after is not None:
-        created, ident = _decode_cursor(after)
+        created, ident = decode_cursor(after)
         query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=ident))
     rows = await query.order_by("-created_at", "-id").limit(first + 1)
     return WebhookEventPage(events=rows[:first], has_next_page=len(rows) > first)

@@ -14,6 +14,7 @@ from models.records import WebhookEvent as WebhookEventRow
 from resolvers import webhook_events as cases
 from resolvers.errors import ErrorCode, UserFacingError
 from resolvers.ids import parse_id, try_parse_id
+from resolvers.visibility import encode_cursor
 from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import UserError, attempt
@@ -202,7 +203,7 @@ async def _page(
         code = "FORBIDDEN" if exc.code is ErrorCode.FORBIDDEN else "BAD_USER_INPUT"
         raise GraphQLError(exc.message, extensions={"code": code}) from None
     edges = [
-        WebhookEventEdge(cursor=cases.encode_cursor(row), node=WebhookEvent(row=row))
+        WebhookEventEdge(cursor=encode_cursor(row), node=WebhookEvent(row=row))
         for row in page.events
     ]
     end = edges[-1].cursor if edges else None
